@@ -1,0 +1,1 @@
+"""ac sub-package."""

@@ -1,0 +1,1 @@
+"""config sub-package."""

@@ -1,0 +1,1 @@
+"""io/l2a sub-package."""

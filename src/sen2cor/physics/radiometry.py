@@ -1,0 +1,58 @@
+"""Radiometric conversions of Level-1C digital numbers (facts §3).
+
+``ρ_TOA = (DN + RADIO_ADD_OFFSET) / QUANTIFICATION_VALUE`` for valid pixels; DN 0 is no data (stays 0);
+a valid pixel whose offset-corrected value is ≤ 0 becomes 1 DN, so that it is never taken for no data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+NODATA_DN = 0
+"""L1C ``SPECIAL_VALUE`` NODATA (MTD_MSIL1C.xml, facts §3)."""
+
+
+def dn_to_toa(
+    dn: NDArray[np.integer] | NDArray[np.floating], offset: float, quantification: float
+) -> NDArray[np.float32]:
+    """Convert L1C DN to TOA reflectance (facts §3).
+
+    Parameters
+    ----------
+    dn:
+        Digital numbers, any shape (uint16, or float after resampling); 0 = no data.
+    offset:
+        ``RADIO_ADD_OFFSET`` of the band (−1000 for PB ≥ 04.00, else 0).
+    quantification:
+        ``QUANTIFICATION_VALUE`` (10000).
+
+    Returns
+    -------
+    float32 array of the same shape; 0 where ``dn == 0``; at least ``1/quantification`` elsewhere.
+    """
+    v = dn.astype(np.float32) + np.float32(offset)
+    np.maximum(v, 1.0, out=v)
+    v *= np.float32(1.0 / quantification)
+    v[dn == NODATA_DN] = 0.0
+    return v
+
+
+def toa_to_radiance(
+    toa: NDArray[np.float32], solar_irradiance_w_m2_um: float, cos_sza: NDArray[np.float32] | float
+) -> NDArray[np.float32]:
+    """TOA radiance in mW cm⁻² sr⁻¹ µm⁻¹ (Sen2Cor/LUT units): ``L = ρ·E0·cos(SZA)/π`` (facts §3).
+
+    ``E0`` is the L1C ``SOLAR_IRRADIANCE`` divided by 10 (W m⁻² µm⁻¹ → mW cm⁻² µm⁻¹); the Earth–Sun distance
+    is already in the L1C reflectance, so d² = 1.
+    """
+    e0 = np.float32(solar_irradiance_w_m2_um / 10.0)
+    return (toa * e0 * np.asarray(cos_sza, dtype=np.float32) / np.float32(np.pi)).astype(np.float32)
+
+
+def radiance_to_toa(
+    radiance: NDArray[np.float32], solar_irradiance_w_m2_um: float, cos_sza: NDArray[np.float32] | float
+) -> NDArray[np.float32]:
+    """Inverse of :func:`toa_to_radiance`."""
+    e0 = np.float32(solar_irradiance_w_m2_um / 10.0)
+    return (radiance * np.float32(np.pi) / (e0 * np.asarray(cos_sza, dtype=np.float32))).astype(np.float32)
