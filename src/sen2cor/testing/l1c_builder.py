@@ -215,6 +215,8 @@ def _mtd_product(spec: L1CSpec, product_uri: str, gen: datetime, ds_id: str, til
     for f in image_files:
         _sub(g, "IMAGE_FILE", f)
     pic = _sub(gi, "Product_Image_Characteristics")
+    for b in BANDS:
+        _sub(pic, "PHYSICAL_GAINS", f"{4.0 + 0.1 * b.index:.5f}", bandId=str(b.index))
     for txt, idx in (("NODATA", 0), ("SATURATED", 65535)):
         sv = _sub(pic, "Special_Values")
         _sub(sv, "SPECIAL_VALUE_TEXT", txt)
