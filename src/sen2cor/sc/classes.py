@@ -1,0 +1,49 @@
+"""Scene classification labels: the twelve SCL codes and the internal working labels.
+
+The SCL codes are the ``Classificators`` of ``L2A_CAL_SC_GIPP.xml`` (facts §2.2); they are fixed by the
+product format and never configurable in practice, so they live here as an :class:`~enum.IntEnum`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Final
+
+
+class SceneClass(IntEnum):
+    """SCL codes written to ``SCL_20m``/``SCL_60m`` (uint8); names follow the SC GIPP ``Classificators``."""
+
+    NO_DATA = 0
+    SATURATED_DEFECTIVE = 1
+    DARK_FEATURES = 2
+    """Dark area pixels; called ``CAST_SHADOW`` in PSD 15 (facts §2.2)."""
+    CLOUD_SHADOWS = 3
+    VEGETATION = 4
+    NOT_VEGETATED = 5
+    WATER = 6
+    UNCLASSIFIED = 7
+    """Also the low-probability-cloud class of the cloud-probability step (facts §6.1 step 7)."""
+    MEDIUM_PROBA_CLOUDS = 8
+    HIGH_PROBA_CLOUDS = 9
+    THIN_CIRRUS = 10
+    SNOW_ICE = 11
+
+
+NOT_CLASSIFIED: Final[int] = 100
+"""Working label of a pixel no step has classified yet (facts §6 intro)."""
+
+NOT_SNOW: Final[int] = 50
+"""Working label locking a pixel out of the snow branch until its ring test (facts §6 intro)."""
+
+DARK_NOT_SHADOW: Final[int] = 13
+"""Temporary label of dark pixels outside DEM cast shadow, finally NOT_VEGETATED (facts §6.3)."""
+
+INVALID_CLASSES: Final[tuple[int, int]] = (SceneClass.NO_DATA, SceneClass.SATURATED_DEFECTIVE)
+"""Classes never overwritten by a step and on which the probability maps are zero (facts §6.3)."""
+
+CLOUD_CLASSES: Final[tuple[int, int, int]] = (
+    SceneClass.MEDIUM_PROBA_CLOUDS,
+    SceneClass.HIGH_PROBA_CLOUDS,
+    SceneClass.THIN_CIRRUS,
+)
+"""Classes counted as cloudy by CLOUDY_PIXEL_PERCENTAGE (facts §8)."""
