@@ -1,0 +1,104 @@
+"""Sun and viewing geometry on the tile's pixel grid, from the 5 km angle grids of ``MTD_TL.xml``.
+
+Angle grids have their node (0, 0) on the tile's upper-left corner and a 5000 m step; values are
+interpolated bilinearly to pixel centres.  NaN nodes (outside a detector footprint) are filled from their
+nearest valid neighbour first, and zero sun-zenith nodes are replaced by the grid minimum as Sen2Cor does
+(facts §5 "Angles").  Azimuths are interpolated as unit vectors so that 359° and 1° do not average to 180°.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from sen2cor.errors import ProcessingError
+from sen2cor.grid import TileGrid
+from sen2cor.io.l1c_model import AngleGrid
+
+MAX_SUN_ZENITH_AC_DEG = 70.0
+"""Sun zenith is clipped to 70° for the atmospheric correction (facts §3, §5 "Angles")."""
+
+
+def _fill_nan(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Replace NaN nodes by their nearest valid node."""
+    nan = np.isnan(values)
+    if not nan.any():
+        return values
+    if nan.all():
+        raise ProcessingError("angle grid holds only NaN values; the tile metadata are unusable")
+    idx = ndimage.distance_transform_edt(nan, return_distances=False, return_indices=True)
+    return values[tuple(idx)]
+
+
+def _weights(n_pixels: int, pixel_m: float, step_m: float, n_nodes: int, offset_px: int = 0) -> NDArray[np.float32]:
+    """``(n_pixels, n_nodes)`` linear-interpolation weights of pixel centres on the node axis."""
+    pos = ((np.arange(n_pixels) + offset_px + 0.5) * pixel_m) / step_m
+    pos = np.clip(pos, 0.0, n_nodes - 1.0)
+    i0 = np.minimum(np.floor(pos).astype(int), n_nodes - 2) if n_nodes > 1 else np.zeros(n_pixels, int)
+    frac = (pos - i0).astype(np.float32)
+    w = np.zeros((n_pixels, n_nodes), dtype=np.float32)
+    rows = np.arange(n_pixels)
+    if n_nodes == 1:
+        w[:, 0] = 1.0
+        return w
+    w[rows, i0] = 1.0 - frac
+    w[rows, i0 + 1] = frac
+    return w
+
+
+def grid_to_pixels(
+    values: NDArray[np.float32],
+    step_m: tuple[float, float],
+    pixel_m: float,
+    shape: tuple[int, int],
+    offset_px: tuple[int, int] = (0, 0),
+) -> NDArray[np.float32]:
+    """Bilinear interpolation of a node grid to the centres of ``shape`` pixels of size ``pixel_m``.
+
+    Parameters
+    ----------
+    values:
+        ``(rows, cols)`` node values without NaN.
+    step_m:
+        ``(row_step, col_step)`` in metres.
+    offset_px:
+        ``(row, col)`` of the first output pixel in the tile (for windows).
+
+    Returns
+    -------
+    float32 array of ``shape``. Computed as two small matrix products (fast for a 10980² tile).
+    """
+    wr = _weights(shape[0], pixel_m, step_m[0], values.shape[0], offset_px[0])
+    wc = _weights(shape[1], pixel_m, step_m[1], values.shape[1], offset_px[1])
+    return (wr @ values.astype(np.float32)) @ wc.T
+
+
+def zenith_azimuth_at(
+    grid: AngleGrid, tile: TileGrid, resolution: int, *, sun: bool = False,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Per-pixel ``(zenith, azimuth)`` in degrees at ``resolution`` for the whole tile."""
+    zen = grid.zenith.astype(np.float32).copy()
+    if sun:
+        positive = zen[(zen > 0) & ~np.isnan(zen)]
+        if positive.size:
+            zen[zen == 0] = positive.min()
+    zen = _fill_nan(zen)
+    if sun and float(np.nanmax(zen)) >= 90.0:
+        raise ProcessingError(f"sun zenith up to {float(np.nanmax(zen)):.1f}° in MTD_TL.xml: sun below the horizon")
+    az = _fill_nan(grid.azimuth.astype(np.float32))
+    shape = tile.shape(resolution)
+    step = (grid.row_step_m, grid.col_step_m)
+    z = grid_to_pixels(zen, step, resolution, shape)
+    rad = np.deg2rad(az)
+    s = grid_to_pixels(np.sin(rad), step, resolution, shape)
+    c = grid_to_pixels(np.cos(rad), step, resolution, shape)
+    a = (np.rad2deg(np.arctan2(s, c)) % 360.0).astype(np.float32)
+    return z.astype(np.float32), a
+
+
+def relative_azimuth(sun_azimuth: NDArray[np.float32] | float, view_azimuth: NDArray[np.float32] | float
+                     ) -> NDArray[np.float32]:
+    """|SAA − VAA| folded to 0…180° (facts §4 "Interpolation")."""
+    d = np.abs(np.asarray(sun_azimuth, dtype=np.float32) - np.float32(view_azimuth)) % 360.0
+    return np.where(d > 180.0, 360.0 - d, d).astype(np.float32)

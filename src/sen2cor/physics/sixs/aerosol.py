@@ -1,0 +1,253 @@
+"""Aerosol models for our 6S tables, chosen to reproduce Sen2Cor's rural and maritime LUTs.
+
+6S's built-in continental and maritime mixtures differ from Sen2Cor's (libRadtran, Shettle & Fenn
+type) tables by up to 50 % in SWIR path radiance.  We therefore describe each model, as Shettle & Fenn
+do, by log-normal size modes with their own refractive index (6S aerosol model 8, Mie computed by 6S
+once per model and stored in a ``.mie`` file that every run then reads with model 12), and we map
+Sen2Cor's visibility to the optical depth given to 6S with a per-model table (:attr:`AerosolModel.
+aot_scale`), because libRadtran's visibility → AOT550 relation is not Richter's fit (facts §7.4) used
+for Sen2Cor's AOT product and aerosol axis.
+
+The numbers of :data:`RURAL` and :data:`MARITIME` were fitted to the Sen2Cor 2.8 tables (S2A, mid-latitude
+summer, wv04, 0 km) with ``tools/luts/fit_aerosol.py``: size parameters to the spectral shape of the
+aerosol optical depth differences (from Tdir), the imaginary index to the path radiance and spherical
+albedo, and the AOT scale to the optical-depth level.  See docs/luts.md for the residuals.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from sen2cor.errors import ProcessingError
+
+SIXS_WAVELENGTHS_UM: Final[tuple[float, ...]] = (
+    0.350, 0.400, 0.412, 0.443, 0.470, 0.488, 0.515, 0.550, 0.590, 0.633,
+    0.670, 0.694, 0.760, 0.860, 1.240, 1.536, 1.650, 1.950, 2.250, 3.750,
+)
+"""The 20 wavelengths at which 6S (V2.1) computes aerosol properties and scattering (``wldis``)."""
+
+
+@dataclass(frozen=True)
+class LognormalMode:
+    """One log-normal mode of the number size distribution (6S model 8 input)."""
+
+    median_radius_um: float
+    """Median radius r_m (µm)."""
+    sigma_g: float
+    """Geometric standard deviation (a factor, e.g. 2.24 = 10**0.35)."""
+    number_fraction: float
+    """Share of the particle number (6S "percentage density", the modes are renormalised by 6S)."""
+    n_real: float
+    """Real refractive index (same at all 20 wavelengths)."""
+    n_imag: float
+    """Imaginary refractive index up to 0.55 µm (positive = absorbing)."""
+    n_imag_swir: float | None = None
+    """Imaginary index at 2.25 µm and beyond; linear in wavelength from 0.55 µm (None = ``n_imag``)."""
+
+    def imag_spectrum(self) -> list[float]:
+        """Imaginary index at the 20 6S wavelengths."""
+        hi = self.n_imag if self.n_imag_swir is None else self.n_imag_swir
+        wl = np.asarray(SIXS_WAVELENGTHS_UM)
+        return [float(v) for v in np.interp(wl, (0.55, 2.25), (self.n_imag, hi))]
+
+
+@dataclass(frozen=True)
+class AerosolModel:
+    """A 6S multimodal log-normal aerosol model plus its visibility → AOT calibration.
+
+    Attributes
+    ----------
+    name : str
+        ``RURAL`` or ``MARITIME`` (Sen2Cor's ``Aerosol_Type``).
+    modes : tuple of LognormalMode
+    aot_nodes : tuple of float
+        Nominal sea-level AOT550 (Richter fit of a visibility, facts §7.4) where the scale is given.
+    aot_scale : tuple of float
+        AOT actually given to 6S divided by the nominal AOT, at ``aot_nodes`` (interpolated linearly,
+        constant beyond the ends).
+    r_min_um, r_max_um : float
+        Integration range of the size distribution (µm).
+    """
+
+    name: str
+    modes: tuple[LognormalMode, ...]
+    aot_nodes: tuple[float, ...] = (0.0, 2.0)
+    aot_scale: tuple[float, ...] = (1.0, 1.0)
+    r_min_um: float = 0.005
+    r_max_um: float = 20.0
+
+    def sixs_aot(self, nominal_aot: float | np.ndarray) -> np.ndarray:
+        """AOT550 given to 6S for a nominal (Sen2Cor) AOT550 above the target."""
+        a = np.asarray(nominal_aot, dtype=np.float64)
+        return a * np.interp(a, self.aot_nodes, self.aot_scale)
+
+    def mie_deck_lines(self, save_as: str) -> list[str]:
+        """6S aerosol-model lines: model 8 with the modes, results saved into ``save_as``.mie."""
+        lines = ["8", f"{self.r_min_um:.4f} {self.r_max_um:.4f} {len(self.modes)}"]
+        for m in self.modes:
+            lines.append(f"{m.median_radius_um:.6f} {m.sigma_g:.6f} {m.number_fraction:.8f}")
+            lines.append(" ".join([f"{m.n_real:.5f}"] * len(SIXS_WAVELENGTHS_UM)))
+            lines.append(" ".join(f"{k:.6f}" for k in m.imag_spectrum()))
+        lines += ["1", save_as]
+        return lines
+
+
+@dataclass(frozen=True)
+class MieFile:
+    """Aerosol given by a ``.mie`` file written by 6S (model 12); 6S must run in the file's folder."""
+
+    path: Path
+
+    def deck_lines(self) -> list[str]:
+        return ["12", self.path.name]
+
+
+def write_mie_file(model: AerosolModel, folder: Path, executable: Path) -> MieFile:
+    """Run 6S once to compute the Mie properties of ``model``; returns the ``.mie`` file in ``folder``.
+
+    The file is named after the model and a hash of its parameters, so a changed model never
+    reuses a stale file.  6S writes it deterministically (same binary, same numbers).
+    """
+    import hashlib
+
+    key = hashlib.sha1(repr(model.modes).encode()).hexdigest()[:10]
+    stem = f"{model.name.lower()}_{key}"
+    target = folder / f"{stem}.mie"
+    if target.is_file():
+        return MieFile(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    deck = "\n".join(
+        ["0", "0.0 0.0 0.0 0.0 1 4", "0", *model.mie_deck_lines(stem), "0", "0.1", "0", "-1000",
+         "-1", "0.55", "0", "0", "0", "0.0", "-1"]
+    ) + "\n"
+    proc = subprocess.run([str(executable)], input=deck, capture_output=True, text=True, cwd=folder, check=False)
+    if proc.returncode != 0 or not target.is_file():
+        raise ProcessingError(f"6S could not compute the Mie file {target}: {proc.stderr.strip()[-300:]}")
+    return MieFile(target)
+
+
+def read_mie_optics(mie: MieFile) -> dict[str, np.ndarray]:
+    """Normalised extinction, single-scattering albedo and asymmetry at the 20 6S wavelengths.
+
+    Returns
+    -------
+    dict of numpy.ndarray, shape (20,)
+        ``wavelength_um``, ``extinction`` (normalised to 1 at 550 nm), ``ssa``, ``asymmetry``.
+    """
+    lines = mie.path.read_text().splitlines()
+    rows = []
+    for line in lines[2:]:
+        parts = line.split()
+        if len(parts) != 7:
+            break
+        rows.append([float(p) for p in parts])
+    a = np.array(rows)
+    if a.shape != (len(SIXS_WAVELENGTHS_UM), 7):
+        raise ProcessingError(f"{mie.path}: unexpected optical-property table of shape {a.shape}")
+    return {"wavelength_um": a[:, 0], "extinction": a[:, 1], "ssa": a[:, 3], "asymmetry": a[:, 4]}
+
+
+
+PHASE_ANGLES_DEG: Final[tuple[float, ...]] = (
+    180.00, 178.29, 176.07, 173.84, 171.61, 169.37, 167.14, 164.90, 162.67, 160.43, 158.20, 155.96, 153.72,
+    151.49, 149.25, 147.02, 144.78, 142.55, 140.31, 138.07, 135.84, 133.60, 131.37, 129.13, 126.89, 124.66,
+    122.42, 120.19, 117.95, 115.71, 113.48, 111.24, 109.01, 106.77, 104.53, 102.30, 100.06, 97.83, 95.59,
+    93.35, 91.12, 90.00, 88.88, 86.65, 84.41, 82.17, 79.94, 77.70, 75.47, 73.23, 70.99, 68.76, 66.52, 64.29,
+    62.05, 59.81, 57.58, 55.34, 53.11, 50.87, 48.63, 46.40, 44.16, 41.93, 39.69, 37.45, 35.22, 32.98, 30.75,
+    28.51, 26.28, 24.04, 21.80, 19.57, 17.33, 15.10, 12.86, 10.63, 8.39, 6.16, 3.93, 1.71, 0.00,
+)
+"""The 83 scattering angles of a 6S ``.mie`` file (6S's quadrature, as written by 6S V2.1 itself)."""
+
+
+@dataclass(frozen=True)
+class TabulatedAerosol:
+    """Aerosol given directly by its optics at the 20 6S wavelengths (written as a 6S ``.mie`` file).
+
+    The phase function is a two-term Henyey-Greenstein function
+    P = (1 − b)·HG(g_f) + b·HG(−g_b) with g_f chosen so that the asymmetry parameter equals ``asymmetry``.
+    Polarisation by aerosol is neglected (P12 = P33 = 0; Rayleigh stays polarised in 6S).
+    """
+
+    name: str
+    extinction: tuple[float, ...]
+    """Extinction normalised to 1 at 550 nm, at :data:`SIXS_WAVELENGTHS_UM`."""
+    ssa: tuple[float, ...]
+    """Single-scattering albedo at the 20 wavelengths."""
+    asymmetry: tuple[float, ...]
+    """Asymmetry parameter at the 20 wavelengths."""
+    backscatter: float = 0.0
+    """Weight b of the backward HG lobe."""
+    backscatter_g: float = 0.5
+    """Asymmetry g_b of the backward lobe."""
+    aot_nodes: tuple[float, ...] = (0.0, 2.0)
+    aot_scale: tuple[float, ...] = (1.0, 1.0)
+
+    def sixs_aot(self, nominal_aot: float | np.ndarray) -> np.ndarray:
+        """AOT550 given to 6S for a nominal (Sen2Cor) AOT550 above the target."""
+        a = np.asarray(nominal_aot, dtype=np.float64)
+        return a * np.interp(a, self.aot_nodes, self.aot_scale)
+
+    def phase_function(self) -> np.ndarray:
+        """(83, 20) phase function, normalised to a sphere average of 1."""
+        mu = np.cos(np.deg2rad(np.asarray(PHASE_ANGLES_DEG)))[:, None]
+        b = self.backscatter
+        g = np.asarray(self.asymmetry)[None, :]
+        gf = (g + b * self.backscatter_g) / (1.0 - b)
+
+        def hg(gg: np.ndarray | float) -> np.ndarray:
+            return (1 - np.square(gg)) / np.power(1 + np.square(gg) - 2 * gg * mu, 1.5)
+
+        return (1 - b) * hg(gf) + b * hg(-self.backscatter_g)
+
+    def mie_text(self) -> str:
+        """Content of the ``.mie`` file in the exact layout 6S V2.1 writes and reads."""
+        ext = np.asarray(self.extinction)
+        ssa = np.asarray(self.ssa)
+        out = [f"{len(PHASE_ANGLES_DEG):12d}",
+               "   Wlgth  Nor_Ext_Co  Nor_Sca_Co  Sg_Sca_Alb  Asymm_Para  Extinct_Co  Scatter_Co"]
+        for k, wl in enumerate(SIXS_WAVELENGTHS_UM):
+            out.append(f"{wl:10.4f}{ext[k]:11.4f}{ext[k] * ssa[k]:14.4f}{ssa[k]:14.4f}{self.asymmetry[k]:14.4f}"
+                       f"{_fortran_e(0.01 * ext[k], 15)}{_fortran_e(0.01 * ext[k] * ssa[k], 12)}")
+        out += ["", "", "                    Phase Function ",
+                "   TETA" + "".join(f"{w:10.4f} " for w in SIXS_WAVELENGTHS_UM)]
+        p11 = self.phase_function()
+        zero = np.zeros_like(p11)
+        for block in (p11, zero, zero):
+            for i, ang in enumerate(PHASE_ANGLES_DEG):
+                out.append(f"{ang:8.2f}" + "".join(_fortran_e(v) for v in block[i]))
+        return "\n".join(out) + "\n"
+
+    def write(self, folder: Path) -> MieFile:
+        """Write the ``.mie`` file (name from a hash of the optics) into ``folder``; deterministic."""
+        import hashlib
+
+        text = self.mie_text()
+        stem = f"{self.name.lower()}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{stem}.mie"
+        if not target.is_file() or target.read_text() != text:
+            target.write_text(text)
+        return MieFile(target)
+
+
+def _fortran_e(x: float, width: int = 11, digits: int = 4) -> str:
+    """Fortran ``E`` edit descriptor output (mantissa 0.dddd, ``-.dddd`` when negative)."""
+    import math
+
+    if x == 0 or not math.isfinite(x):
+        m, e = 0.0, 0
+    else:
+        e = math.floor(math.log10(abs(x))) + 1
+        m = x / 10.0**e
+        if round(abs(m), digits) >= 1.0:
+            m /= 10.0
+            e += 1
+    s = f"{abs(m):.{digits}f}"
+    if x < 0:
+        s = "-" + s[1:]
+    return (s + f"E{'+' if e >= 0 else '-'}{abs(e):02d}").rjust(width)

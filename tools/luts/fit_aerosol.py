@@ -1,0 +1,130 @@
+"""Fit our tabulated 6S aerosol models to Sen2Cor's rural / maritime LUTs; prints the Python literal
+for ``src/sen2cor/physics/sixs/aerosol_models.py``.
+
+Usage: python tools/luts/fit_aerosol.py RURAL|MARITIME [--lib ../shared/data/sen2cor-2.8-luts]
+
+Data: ESA Sen2Cor 2.8 tables, S2A, mid-latitude summer, 331 DU, wv04, 0 km (read as a reference only).
+1. Extinction spectrum: rank-1 fit of the aerosol optical-depth differences tau(V) - tau(120 km)
+   = -ln Tdir(V) + ln Tdir(120 km) (gas and Rayleigh cancel) over 10 bands and 7 visibilities; the
+   band shape, normalised at 550 nm, is interpolated log-log to 6S's 20 wavelengths.
+2. AOT calibration: 6S AOT550 at each Sen2Cor visibility node = the fitted differences plus the
+   120 km level from the B8A direct transmittance (6S Rayleigh optical depth and gas removed).
+3. Per 6S wavelength: single-scattering albedo and Henyey-Greenstein asymmetry fitted (Nelder-Mead)
+   to the ESA ratios V / 120 km of the nadir path radiance at SZA 10°, 40°, 70° and of the spherical
+   albedo, for V = 23, 10, 5 km (ratios cancel gas absorption); band values interpolated in ln λ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from sen2cor.bands import band
+from sen2cor.physics import atm
+from sen2cor.physics.sixs.aerosol import SIXS_WAVELENGTHS_UM, TabulatedAerosol
+from sen2cor.physics.sixs.runner import SixsCase, parse_mono, parse_steps, run_sixs
+from sen2cor.physics.visibility import sea_level_aot550
+
+ROOT = Path(__file__).resolve().parents[2]
+BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12")
+VIS = (23.0, 10.0, 5.0)
+SZAS = (10.0, 40.0, 70.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model", choices=("RURAL", "MARITIME"))
+    ap.add_argument("--lib", type=Path, default=ROOT / "../shared/data/sen2cor-2.8-luts")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    lut = atm.load_sen2cor_lut(args.lib, "S2A", 20, "SUMMER", 331.0, args.model, wv_cm=[0.4])
+    wl_b = np.array([band(b).wavelength_um for b in BANDS])
+    idx = [lut.band_index(b) for b in BANDS]
+    # 1. extinction shape
+    tau = -np.log(lut.fluxes[idx, 0, :, 0, 0, 0, 2].astype(np.float64))
+    dtau = tau[:, 1:] - tau[:, :1]  # (n_b, 7)
+    u, sv, vt = np.linalg.svd(dtau / dtau.mean(axis=1, keepdims=True), full_matrices=False)
+    e_b = np.abs(u[:, 0]) * dtau.mean(axis=1)
+    e550 = np.exp(np.interp(np.log(0.55), np.log(wl_b), np.log(e_b)))
+    e_b = e_b / e550
+    da = (e_b @ dtau) / (e_b @ e_b)
+    resid = (np.outer(e_b, da) - dtau) / dtau
+    print(f"# extinction shape at bands {dict(zip(BANDS, np.round(e_b, 4).tolist()))}")
+    print(f"# rank-1 residual of optical-depth differences: rms {np.sqrt(np.mean(resid**2)):.4f}, "
+          f"max {np.abs(resid).max():.4f}")
+    wl6 = np.asarray(SIXS_WAVELENGTHS_UM)
+    lw, lb = np.log(wl6), np.log(wl_b)
+    slope_lo = (np.log(e_b[1]) - np.log(e_b[0])) / (lb[1] - lb[0])
+    slope_hi = (np.log(e_b[-1]) - np.log(e_b[-2])) / (lb[-1] - lb[-2])
+    le = np.interp(lw, lb, np.log(e_b))
+    le = np.where(lw < lb[0], np.log(e_b[0]) + slope_lo * (lw - lb[0]), le)
+    le = np.where(lw > lb[-1], np.log(e_b[-1]) + slope_hi * (lw - lb[-1]), le)
+    ext = np.exp(le)
+    # 2. AOT calibration
+    i8a = lut.band_index("B8A")
+    tdir120 = float(lut.fluxes[i8a, 0, 0, 0, 0, 0, 2])
+    ray = parse_mono(run_sixs(SixsCase(0.0, 0.0, 0.0, 0.0, 0.865)))
+    st = parse_steps(run_sixs(SixsCase(0.0, 0.0, 0.0, 0.0, (0.85, 0.88), gases=(0.4, 0.331))))
+    tau_gas = -0.5 * float(np.log(np.mean(st["gas_transmittance"])))
+    e8a = e_b[BANDS.index("B8A")]
+    a120 = (-np.log(tdir120) - ray.tau_rayleigh - tau_gas) / e8a
+    a6s = np.concatenate([[a120], a120 + da])
+    scale = a6s / lut.aot
+    print(f"# 6S AOT550 at the ESA visibility nodes {np.round(a6s, 5).tolist()} (scale {np.round(scale, 4).tolist()})")
+    # 3. per-wavelength SSA and asymmetry
+    kw = dict(vza_deg=0, raa_deg=0, elevation_km=0, wv_cm=0.4)
+    ref = {s: lut.interpolate(BANDS, sza_deg=s, visibility_km=120, **kw) for s in SZAS}
+    t_rho = {(v, s): lut.interpolate(BANDS, sza_deg=s, visibility_km=v, **kw).lp / ref[s].lp for v in VIS for s in SZAS}
+    t_s = {v: lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).s / ref[40].s for v in VIS}
+    work = Path(tempfile.mkdtemp(prefix="fit_aerosol_"))
+    aots = {v: float(np.interp(sea_level_aot550(v), lut.aot, a6s)) for v in (120.0,) + VIS}
+    ssa = np.full(wl6.size, 0.93)
+    asym = np.full(wl6.size, 0.7)
+    ex = ThreadPoolExecutor(args.threads)
+
+    def residuals(k: int, p: np.ndarray) -> np.ndarray:
+        w, g = 1 / (1 + np.exp(-p[0])), np.tanh(p[1])
+        s2 = ssa.copy()
+        g2 = asym.copy()
+        s2[k], g2[k] = w, g
+        mie = TabulatedAerosol(args.model, tuple(ext), tuple(s2), tuple(g2)).write(work)
+        cases = [(v, s) for v in (120.0,) + VIS for s in SZAS]
+        res = dict(zip(cases, ex.map(lambda c: parse_mono(run_sixs(SixsCase(0.0, c[1], 0.0, 0.0, wl6[k], mie, aots[c[0]]))), cases)))
+        out = []
+        lk = np.log(wl6[k])
+        for v in VIS:
+            for s in SZAS:
+                target = np.interp(lk, lb, np.log(t_rho[(v, s)]))
+                out.append(np.log(res[(v, s)].rho_path / res[(120.0, s)].rho_path) - target)
+            target = np.interp(lk, lb, np.log(t_s[v]))
+            out.append(np.log(res[(v, 40.0)].spherical_albedo / res[(120.0, 40.0)].spherical_albedo) - target)
+        return np.array(out)
+
+    fit_k = [k for k, w in enumerate(wl6) if 0.41 <= w <= 2.3]
+    for k in fit_k:
+        r = minimize(lambda p: float(np.sum(residuals(k, p) ** 2)),
+                     np.array([np.log(ssa[k] / (1 - ssa[k])), np.arctanh(asym[k])]),
+                     method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 80})
+        ssa[k], asym[k] = 1 / (1 + np.exp(-r.x[0])), np.tanh(r.x[1])
+        rr = residuals(k, r.x)
+        print(f"# {wl6[k]:.3f} um: ssa {ssa[k]:.4f} g {asym[k]:.4f} residual rms {np.sqrt(np.mean(rr**2)):.4f} "
+              f"max {np.abs(rr).max():.4f}", flush=True)
+        if k + 1 < wl6.size:
+            ssa[k + 1], asym[k + 1] = ssa[k], asym[k]
+    lo, hi = fit_k[0], fit_k[-1]
+    ssa[:lo], asym[:lo] = ssa[lo], asym[lo]
+    ssa[hi + 1:], asym[hi + 1:] = ssa[hi], asym[hi]
+    model = TabulatedAerosol(args.model, tuple(np.round(ext, 5)), tuple(np.round(ssa, 5)), tuple(np.round(asym, 5)),
+                             aot_nodes=tuple(np.round(lut.aot, 5)), aot_scale=tuple(np.round(scale, 5)))
+    print(f"{args.model} = {model!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
