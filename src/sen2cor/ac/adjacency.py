@@ -1,0 +1,156 @@
+"""Step 2 of the reflectance retrieval: adjacency and spherical-albedo correction (facts §7.7).
+
+With ρ̄ the box mean of the step-1 (or terrain-iterated) reflectance over (2·n_adj + 1)² pixels — clouds
+replaced by the mean of the clear pixels when they exceed 1 % of the scene, no-data filled with the band
+mean (halo fix) — each band is corrected as::
+
+    ρ ← ρ + q·(ρ − ρ̄)                       (adjacency; skipped for > 95 % clouds, and in absorption bands)
+    ρ ← ρ + 0.1·q·(ρ − ρ̄)                   (extra term near no-data borders)
+    ρ ← ρ·(1 − (ρ̄ − 0.15)·s)                (spherical albedo; ρ̄ := ρ for bands without adjacency)
+
+q and s come from the scene-centre cell at the mean visibility index and the pixel's elevation class.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sen2cor.ac.constants import (
+    ADJACENCY_EXCLUDED_UM,
+    ADJACENCY_MAX_WAVELENGTH_UM,
+    ALBEDO_REFERENCE,
+    BORDER_ADJACENCY_FACTOR,
+    BORDER_MASK_MAX,
+    CLEAR_CLASSES,
+    CLEAR_LAND_CLASSES,
+    CLOUD_CLASSES_AC,
+    CLOUD_REPLACEMENT_FRACTION,
+    HIGH_CLOUD_FRACTION,
+)
+from sen2cor.ac.filters import box_mean
+from sen2cor.bands import band as band_info
+from sen2cor.sc.classes import SceneClass
+
+logger = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class AdjacencySetup:
+    """Scene-level masks and sizes of step 2 (facts §7.7).
+
+    Attributes
+    ----------
+    valid : numpy.ndarray of bool
+        Non-background pixels (SCL not 0/1).
+    clouds : numpy.ndarray of bool
+        AC clouds (SCL 7–10, plus thick cirrus under cirrus correction).
+    clear : numpy.ndarray of bool
+        Pixels whose mean replaces clouds (SCL 4/5/6).
+    replace_clouds : bool
+        Clouds exceed 1 % of the valid pixels.
+    high_cloud : bool
+        Clouds exceed 95 % of clouds + clear land: adjacency off.
+    box : int
+        Adjacency box size 2·n_adj + 1 (pixels).
+    border : numpy.ndarray of bool or None
+        Pixels near no-data borders (extra adjacency term), None without no-data.
+    """
+
+    valid: Mask
+    clouds: Mask
+    clear: Mask
+    replace_clouds: bool
+    high_cloud: bool
+    box: int
+    border: Mask | None
+
+
+def adjacency_pixels(adj_km: float, resolution: int) -> int:
+    """n_adj = round(max(Adj_Km, 3 pixels)/pixel), forced odd (facts §7.7: 1 km → 51 px at 20 m)."""
+    km = max(adj_km, 3.0 * resolution / 1000.0)
+    n = int(km * 1000.0 / resolution + 0.5)
+    return n + 1 if n % 2 == 0 else n
+
+
+def setup_adjacency(scl: npt.NDArray[np.uint8], adj_km: float, resolution: int, *, cirrus_correction: bool = False
+                    ) -> AdjacencySetup:
+    """Masks, cloud switches and box size of step 2 (facts §7.7)."""
+    valid = scl > SceneClass.SATURATED_DEFECTIVE
+    clouds = np.isin(scl, CLOUD_CLASSES_AC)
+    if cirrus_correction:
+        clouds |= scl == SceneClass.HIGH_PROBA_CLOUDS
+    n_valid = int(np.count_nonzero(valid))
+    n_cloud = int(np.count_nonzero(clouds))
+    n_clear_land = int(np.count_nonzero(np.isin(scl, CLEAR_LAND_CLASSES)))
+    replace = n_valid > 0 and n_cloud / n_valid > CLOUD_REPLACEMENT_FRACTION
+    high = n_cloud / float(n_cloud + n_clear_land + 1) > HIGH_CLOUD_FRACTION
+    if high:
+        logger.info("clouds cover more than 95 %% of the land: adjacency correction disabled (facts §7.7)")
+    box = 2 * adjacency_pixels(adj_km, resolution) + 1
+    border = None
+    if not valid.all():
+        frac = box_mean(valid.astype(np.float32), box)
+        border = (frac > 0) & (frac < BORDER_MASK_MAX)
+    return AdjacencySetup(valid, clouds, np.isin(scl, CLEAR_CLASSES), replace, high, box, border)
+
+
+def has_adjacency(band_id: str) -> bool:
+    """False beyond 2.46 µm and in the 1.35–1.45 / 1.80–1.95 µm windows (facts §7.7)."""
+    w = band_info(band_id).wavelength_um
+    if w > ADJACENCY_MAX_WAVELENGTH_UM:
+        return False
+    return not any(lo <= w <= hi for lo, hi in ADJACENCY_EXCLUDED_UM)
+
+
+def background_mean(rho: F32, setup: AdjacencySetup, box: int) -> F32:
+    """Box mean of ρ with no-data filled by the band mean and (if many) clouds by the clear mean, ≥ 0."""
+    work = rho.copy()
+    if setup.valid.any() and not setup.valid.all():
+        work[~setup.valid] = rho[setup.valid].mean()
+    if setup.replace_clouds and setup.clear.any():
+        work[setup.clouds] = work[setup.clear].mean()
+    return np.maximum(box_mean(work, box), np.float32(0.0))
+
+
+def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, setup: AdjacencySetup,
+                 *, adjacency: bool = True) -> F32:
+    """Adjacency (if applicable) and spherical-albedo correction of one band (facts §7.7).
+
+    Parameters
+    ----------
+    band_id : str
+    rho : numpy.ndarray of float32, tile shape
+        Step-1 (or terrain-iterated) reflectance.
+    q, s : array_like of float32, broadcastable to the tile
+        Adjacency ratio and spherical albedo per pixel (scene-centre cell, mean visibility).
+    setup : AdjacencySetup
+    adjacency : bool
+        False switches the adjacency term off for every band (spherical albedo still applied).
+
+    Returns
+    -------
+    numpy.ndarray of float32, tile shape; 0 on no-data.
+    """
+    q = np.asarray(q, dtype=np.float32)
+    s = np.asarray(s, dtype=np.float32)
+    if adjacency and has_adjacency(band_id):
+        mean = background_mean(rho, setup, setup.box)
+        out = rho.copy()
+        if not setup.high_cloud:
+            out += q * (out - mean)
+        if setup.border is not None:
+            qb = np.broadcast_to(q, out.shape)[setup.border]
+            out[setup.border] += np.float32(BORDER_ADJACENCY_FACTOR) * qb * (out[setup.border] - mean[setup.border])
+        out *= np.float32(1.0) - (mean - np.float32(ALBEDO_REFERENCE)) * s
+    else:
+        out = rho * (np.float32(1.0) - (rho - np.float32(ALBEDO_REFERENCE)) * s)
+    out = out.astype(np.float32)
+    out[~setup.valid] = 0.0
+    return out

@@ -1,0 +1,330 @@
+"""Entry point of the atmospheric correction: one resolution of one tile (Sen2Cor AC; facts §5, §7).
+
+:func:`correct_resolution` takes TOA reflectance and the scene classification at the working resolution,
+the LUT(s) and the settings, and returns surface reflectance, AOT, water vapour, the visibility-index map
+and the quality values.  The flow follows facts §7: terrain set-up → (cirrus) → aerosol (DDV / CAMS /
+constant; AUTO aerosol picks the model with the better blue/red double ratio) → water vapour (APDA) →
+step-1 reflectance per cell → step 2 (terrain iteration, adjacency, spherical albedo).
+
+For the 10 m run pass the 20 m result as ``previous``: its visibility-index map, AOT and WV are up-sampled
+(nearest) and no aerosol or WV retrieval is done (facts §5 item 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from sen2cor.ac import aot as aot_mod
+from sen2cor.ac import cirrus as cirrus_mod
+from sen2cor.ac.adjacency import correct_band, setup_adjacency
+from sen2cor.ac.boa import BoaContext, blue_lp_factors, step1_band
+from sen2cor.ac.brdf import brdf_factors
+from sen2cor.ac.constants import LUT_TOP_ELEVATION_KM, MAX_VISIBILITY_KM, WV_DEPENDENT_BANDS, WV_SCALE
+from sen2cor.ac.parameters import AcParameters
+from sen2cor.ac.result import AcInfo, AcResult
+from sen2cor.ac.rt import N_VIS_INDEX, elevation_class_km, rt_table, visibility_of_index, wv_fit_table, wv_range_index
+from sen2cor.ac.setup import TerrainInputs, cell_geometries, cell_grid, prepare_terrain, scene_geometry
+from sen2cor.ac.terrain_iter import terrain_iterated_band
+from sen2cor.ac.wv import retrieve_water_vapour
+from sen2cor.bands import band as band_info
+from sen2cor.errors import ProcessingError
+from sen2cor.physics.lut import AtmosphericLut
+from sen2cor.physics.lut_selection import wv_tag
+from sen2cor.physics.radiometry import toa_to_radiance
+from sen2cor.sc.classes import SceneClass
+
+logger = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+
+REQUIRED_BANDS = {10: ("B02", "B03", "B04", "B08"), 20: ("B02", "B03", "B04", "B8A", "B12"),
+                  60: ("B02", "B03", "B04", "B8A", "B12")}
+"""Bands without which the AC cannot run at each resolution (DDV, checks, 10 m band set)."""
+
+AEROSOL_RETRIEVAL_BANDS = ("B02", "B03", "B04", "B8A", "B12")
+"""Bands whose tile-mean-SZA radiance the aerosol retrieval reads."""
+
+
+def _luts(lut: AtmosphericLut | Mapping[str, AtmosphericLut], params: AcParameters) -> dict[str, AtmosphericLut]:
+    if isinstance(lut, AtmosphericLut):
+        name = lut.attrs.get("aerosol", params.aerosol_type).upper()
+        return {"RURAL" if name == "AUTO" else name: lut}
+    return {k.upper(): v for k, v in lut.items()}
+
+
+def _upsample_nearest(a: npt.NDArray, shape: tuple[int, int]) -> npt.NDArray:
+    rows = (np.arange(shape[0]) * a.shape[0]) // shape[0]
+    cols = (np.arange(shape[1]) * a.shape[1]) // shape[1]
+    return a[np.ix_(rows, cols)]
+
+
+def _skipped(shape: tuple[int, int], resolution: int, reason: str, **info: object) -> AcResult:
+    logger.warning("atmospheric correction skipped: %s", reason)
+    zeros = np.zeros(shape, np.float32)
+    return AcResult({}, zeros, zeros.copy(), np.zeros(shape, np.uint8), np.zeros(shape, bool),
+                    AcInfo(ac_enabled=False, skip_reason=reason, **info), resolution)  # type: ignore[arg-type]
+
+
+def _base_file(lut: AtmosphericLut) -> tuple[str, ...]:
+    files = lut.attrs.get("files", "").split()
+    tag = wv_tag(lut.base_wv_cm)
+    base = [f for f in files if f"_{tag}_" in f]
+    return tuple(base or files)
+
+
+def correct_resolution(
+    toa: Mapping[str, F32],
+    scl: npt.NDArray[np.uint8],
+    *,
+    resolution: int,
+    lut: AtmosphericLut | Mapping[str, AtmosphericLut],
+    params: AcParameters,
+    solar_irradiance: Mapping[str, float],
+    sun_zenith: npt.ArrayLike,
+    sun_azimuth: npt.ArrayLike,
+    view_zenith: float,
+    view_azimuth: float,
+    elevation_km: F32 | None = None,
+    terrain: TerrainInputs | None = None,
+    cams_visibility_index: npt.NDArray[np.integer] | None = None,
+    previous: AcResult | None = None,
+    ozone_du: float = 0.0,
+    ozone_source: str = "CONFIG",
+    season: str | None = None,
+    fixed_wv_cm: float | None = None,
+) -> AcResult:
+    """Atmospheric correction of one tile at one resolution.
+
+    Parameters
+    ----------
+    toa : mapping of band id → numpy.ndarray of float32, shape (rows, cols)
+        TOA reflectance at the working resolution; 0 = no data.  20/60 m: B01…B12 incl. B8A, B09, B10
+        (B10 only for cirrus correction); 10 m: B02, B03, B04, B08.
+    scl : numpy.ndarray of uint8, shape (rows, cols)
+        Scene classification (facts §2.2 codes).
+    resolution : int
+        10, 20 or 60 (m).
+    lut : AtmosphericLut or mapping aerosol → AtmosphericLut
+        Tables with all WV levels (``atm.load_sen2cor_lut``) for the resolution; for ``Aerosol_Type``
+        AUTO a mapping with ``RURAL`` and ``MARITIME``.
+    params : AcParameters
+    solar_irradiance : mapping of band id → float
+        L1C SOLAR_IRRADIANCE (W m⁻² µm⁻¹).
+    sun_zenith, sun_azimuth : array_like of float
+        Per-pixel (tile shape) or scalar sun angles (°).
+    view_zenith, view_azimuth : float
+        Tile-mean view angles (°).
+    elevation_km : numpy.ndarray of float32, optional
+        DEM (km); None → flat at ``params.altitude``.
+    terrain : TerrainInputs, optional
+        Slope / aspect / cos β / cast shadow / sky view of the DEM.
+    cams_visibility_index : numpy.ndarray of int, optional
+        Visibility index from CAMS (:mod:`sen2cor.ac.cams`), used when there are no DDV pixels.
+    previous : AcResult, optional
+        The 20 m result, for the 10 m run.
+    ozone_du : float
+        Ozone column used for the LUT (reported).
+    ozone_source : str
+        AUX_ECMWFT | CONFIG | OTHER (reported).
+    season : str, optional
+        SUMMER / WINTER; default from the LUT attributes.
+    fixed_wv_cm : float, optional
+        Skip APDA and use this water-vapour column (cm above the ground) everywhere — for validation
+        against a known truth (closed loop); reported as WV method ``FIXED``.
+
+    Returns
+    -------
+    AcResult
+        With ``info.ac_enabled`` False (and empty ``boa``) when the tile has no valid pixel, lacks a
+        required band, or is a 10 m run without 20 m result.
+
+    Raises
+    ------
+    ProcessingError
+        The sun is below the horizon (mean SZA > 90°).
+    """
+    scl = np.asarray(scl, dtype=np.uint8)
+    shape = scl.shape
+    luts = _luts(lut, params)
+    first = next(iter(luts.values()))
+    season = (season or first.attrs.get("season", "SUMMER")).upper()
+    base_info = dict(season=season, ozone_du=float(ozone_du), ozone_source=ozone_source,
+                     aerosol_type=next(iter(luts)))
+    toa = {band_info(b).id: np.asarray(v, dtype=np.float32) for b, v in toa.items()}
+    valid = scl > SceneClass.SATURATED_DEFECTIVE
+    missing = [b for b in REQUIRED_BANDS.get(resolution, REQUIRED_BANDS[20]) if b not in toa]
+    if missing:
+        return _skipped(shape, resolution, f"bands {', '.join(missing)} missing at {resolution} m", **base_info)
+    if not valid.any() or not any(np.any(toa[b][valid] > 0) for b in REQUIRED_BANDS[resolution]):
+        return _skipped(shape, resolution, "no valid pixel (black tile, or only no-data/saturated classes)",
+                        **base_info)
+    if resolution == 10 and previous is None:
+        return _skipped(shape, resolution, "the 10 m run needs the 20 m result (facts §5 item 1)", **base_info)
+    sza_mean = float(np.mean(sun_zenith))
+    if sza_mean > 90.0:
+        raise ProcessingError(f"mean solar zenith {sza_mean:.1f}° > 90°: the sun is below the horizon")
+
+    terrain_state = prepare_terrain(shape, sun_zenith, sun_azimuth, scl, params, resolution, elevation_km, terrain)
+    if terrain_state.max_elevation_km > LUT_TOP_ELEVATION_KM:
+        luts = {k: v.extend_elevation(terrain_state.max_elevation_km) for k, v in luts.items()}
+    cells = cell_grid(shape)
+    geometries = cell_geometries(cells, sun_zenith, sun_azimuth, view_zenith, view_azimuth)
+    scene = scene_geometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth)
+
+    cirrus = None
+    if params.cirrus_correction and resolution > 10:
+        cirrus = cirrus_mod.prepare_cirrus(toa, scl, scene.sza_deg)
+        if cirrus is not None:
+            toa = {b: (v if b == "B10" else cirrus_mod.correct_toa(b, v, cirrus, scl)) for b, v in toa.items()}
+
+    # ---------------------------------------------------------------- aerosol
+    if previous is not None:
+        vis_index = _upsample_nearest(previous.vis_index, shape)
+        land = np.isin(scl, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
+        mean_index = (int(vis_index[land].mean() + 0.5) if land.any() else previous.info.mean_visibility_index)
+        aerosol_name = previous.info.aerosol_type.upper() if previous.info.aerosol_type.upper() in luts else next(
+            iter(luts))
+        pinfo = previous.info
+        aer = aot_mod.AerosolResult(vis_index, mean_index, min(float(visibility_of_index(mean_index)),
+                                                               MAX_VISIBILITY_KM),
+                                    pinfo.visibility_from_ddv_km, pinfo.start_visibility_km,
+                                    pinfo.aot_retrieval_method, aot_mod.ddv_mod.DdvSelection(
+                                        np.zeros(shape, bool), np.zeros(0, np.float32), pinfo.ddv_b12_threshold,
+                                        pinfo.ddv_pixel_percentage, pinfo.ddv_reflectance_range),
+                                    pinfo.blue_path_radiance_factor, pinfo.blue_path_radiance_factor_computed,
+                                    pinfo.aerosol_double_ratio)
+    else:
+        results = {}
+        for name, table in luts.items():
+            rad = {b: toa_to_radiance(toa[b], solar_irradiance[b], np.float32(scene.cos_sza))
+                   for b in AEROSOL_RETRIEVAL_BANDS if b in toa}
+            ctx = aot_mod.AerosolContext(toa, rad, scl, terrain_state, cells, geometries, scene, resolution, params,
+                                         table, cirrus_correction=cirrus is not None)
+            results[name] = aot_mod.retrieve_aerosol(ctx, cams_visibility_index)
+        aerosol_name = _choose_aerosol(results)
+        aer = results[aerosol_name]
+    lut_sel = luts[aerosol_name]
+
+    # ---------------------------------------------------------------- water vapour
+    visibility = min(aer.visibility_km, MAX_VISIBILITY_KM)
+    wv_scaled = None
+    wv_mean = 0.0
+    wv_method = "NA"
+    if previous is not None:
+        wv_cm = _upsample_nearest(previous.wv_cm, shape).astype(np.float32)
+        wv_mean = previous.info.mean_wv_cm * WV_SCALE
+        wv_method = previous.info.wv_retrieval_method
+    elif fixed_wv_cm is not None:
+        wv_mean = float(fixed_wv_cm) * WV_SCALE
+        wv_scaled = np.full(shape, wv_mean, np.float32)
+        wv_cm = np.full(shape, np.float32(fixed_wv_cm), np.float32)
+        wv_method = "FIXED"
+    elif params.wv_correction > 0 and "B8A" in toa and "B09" in toa:
+        wv_scaled, wv_mean = retrieve_water_vapour(
+            toa["B8A"], toa["B09"], (solar_irradiance["B8A"], solar_irradiance["B09"]), scl, toa["B02"] > 0, cells,
+            geometries, lut_sel, visibility, season, params, resolution, elevation_km)
+        wv_method = "SEN2COR_APDA"
+        wv_cm = (wv_scaled / np.float32(WV_SCALE)).astype(np.float32)
+    else:
+        wv_cm = np.zeros(shape, np.float32)
+
+    # ---------------------------------------------------------------- RT tables per cell
+    bands = [b for b in toa if b != "B10" and b in lut_sel.bands]
+    z = elevation_class_km(terrain_state.n_classes)
+    tables = [rt_table(lut_sel, bands, g, z, vis_index=np.arange(N_VIS_INDEX)) for g in geometries]
+    wv_fits = None
+    wv_range = 0
+    if wv_scaled is not None:
+        wv_bands = [b for b in WV_DEPENDENT_BANDS if b in bands]
+        if wv_bands:
+            wv_fits = [wv_fit_table(lut_sel, wv_bands, g, z, visibility, season) for g in geometries]
+            wv_range = wv_range_index(wv_mean, season, terrain_state.mean_class, wv_fits[0].n_ranges)
+    blue = aer.blue_factor
+    ctx_boa = BoaContext(terrain_state, cells, geometries, tables, aer.vis_index, aer.mean_index, params, wv_fits,
+                         wv_range, wv_scaled, blue_lp_factors(blue, tuple(bands)))
+    if params.brdf_code > 0 and not terrain_state.flat:
+        nir = "B08" if resolution == 10 else "B8A"
+        ctx_boa = replace(ctx_boa, brdf_factors=brdf_factors(
+            params.brdf_code, params.brdf_lower_bound, terrain_state.cos_beta, scene.sza_deg, bands, scl,
+            rho_red=step1_band(ctx_boa, "B04", toa["B04"], solar_irradiance["B04"]),
+            rho_nir=step1_band(ctx_boa, nir, toa[nir], solar_irradiance[nir]),
+            vegetation_ratio=params.ac_vegetation_index_th))
+
+    # ---------------------------------------------------------------- reflectance
+    adj = setup_adjacency(scl, params.adj_km, resolution, cirrus_correction=cirrus is not None)
+    centre = tables[ctx_boa.centre]
+    boa: dict[str, F32] = {}
+    negative: dict[str, float] = {}
+    n_valid = max(int(np.count_nonzero(valid)), 1)
+    for b in bands:
+        rho = step1_band(ctx_boa, b, toa[b], solar_irradiance[b])
+        if params.rho_retrieval_step2:
+            if terrain_state.terrain_iteration:
+                rho = terrain_iterated_band(ctx_boa, b, toa[b], solar_irradiance[b], rho, adj, resolution)
+            bi = centre.index(b)
+            q = centre.q[bi, aer.mean_index][terrain_state.elevation_class]
+            s = centre.s[bi, aer.mean_index][terrain_state.elevation_class]
+            rho = correct_band(b, rho, q, s, adj)
+        else:
+            rho[~valid] = 0.0
+        boa[b] = rho
+        negative[b] = 100.0 * np.count_nonzero((rho < 0) & valid) / n_valid
+
+    # ---------------------------------------------------------------- maps and quality values
+    if previous is not None:
+        aot550 = _upsample_nearest(previous.aot550, shape).astype(np.float32)
+    else:
+        aot550 = aot_mod.aot_map(aer.vis_index, scl, terrain_state, resolution)
+    aot_q = np.floor(aot550 * 1000.0 + 0.5)
+    wv_q = np.floor(wv_cm * WV_SCALE)
+    wv_cm = np.where(valid, wv_cm, np.float32(0.0)).astype(np.float32)
+    info = AcInfo(
+        ac_enabled=True,
+        aot_retrieval_method=aer.method,
+        wv_retrieval_method=wv_method,
+        start_visibility_km=aer.start_visibility_km,
+        visibility_from_ddv_km=aer.visibility_ddv_km,
+        final_visibility_km=visibility,
+        mean_visibility_index=int(aer.mean_index),
+        ddv_pixel_percentage=aer.ddv.percentage,
+        ddv_reflectance_range=aer.ddv.reflectance_range,
+        ddv_b12_threshold=aer.ddv.b12_threshold,
+        blue_path_radiance_factor=blue,
+        blue_path_radiance_factor_computed=aer.blue_factor_computed,
+        aerosol_double_ratio=aer.double_ratio,
+        mean_aot=float(aot_q[aot_q > 0].mean() / 1000.0) if np.any(aot_q > 0) else 0.0,
+        mean_wv_cm=float(wv_q[(wv_q > 0) & valid].mean() / WV_SCALE) if np.any((wv_q > 0) & valid) else 0.0,
+        negative_boa_percent=negative,
+        lut_files=_base_file(lut_sel),
+        aerosol_type=aerosol_name,
+        season=season,
+        ozone_du=float(ozone_du),
+        ozone_source=ozone_source,
+        average_solar_zenith_deg=sza_mean,
+        cirrus_gamma=None if cirrus is None else cirrus.gamma_land,
+        brdf_code=params.brdf_code if ctx_boa.brdf_factors else 0,
+        terrain_correction=not terrain_state.flat,
+    )
+    logger.info("AC %d m: method %s, visibility %.2f km, mean AOT %.3f, mean WV %.3f cm", resolution, aer.method,
+                visibility, info.mean_aot, info.mean_wv_cm)
+    return AcResult(boa, aot550, wv_cm, aer.vis_index, aer.ddv.mask, info, resolution)
+
+
+def _choose_aerosol(results: Mapping[str, aot_mod.AerosolResult]) -> str:
+    """The aerosol model whose blue/red double ratio is closest to 1 (facts §7.3 item 9); RURAL if undecided."""
+    names = list(results)
+    if len(names) == 1:
+        return names[0]
+    scored = {n: abs(r.double_ratio - 1.0) for n, r in results.items() if r.double_ratio is not None}
+    if not scored:
+        logger.info("AUTO aerosol: no double ratio (not enough DDV pixels); standard model RURAL")
+        return "RURAL" if "RURAL" in results else names[0]
+    best = min(scored, key=lambda n: scored[n])
+    logger.info("AUTO aerosol: double ratios %s → %s", {n: round(r.double_ratio or 0, 4) for n, r in results.items()},
+                best)
+    return best

@@ -1,0 +1,172 @@
+"""Per-pixel numba kernels of the surface-reflectance equation (facts §7.6).
+
+Both kernels evaluate, for every pixel with radiance L > 0::
+
+    F     = E0t·cosβ + Edift·( b·Tsun·cosβ/cosSZA + (1 − b·Tsun)·Vsky )
+    F_ter = max( (E0t·cosSZA + Edift)·(1 − Vsky)·ρ_ter , 0.01·E0t·cosSZA )      (only when terrain flux is on)
+    ρ     = min( π(L − Lp) / (F + F_ter), cap )
+
+and write 0 where L ≤ 0 (no data).  :func:`reflectance_from_tables` looks the RT functions up in
+(visibility index, elevation class) tables; :func:`reflectance_from_wv_fits` evaluates the water-vapour
+fits exp(A + B√u) per pixel (facts §7.5).  They run in parallel over rows.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+
+
+@numba.njit(inline="always", cache=True)
+def _rho(l, lp, e0t, edift, tsun, cb, v, b, cos_sza, rho_ter, terrain_flux, floor, cap):  # type: ignore[no-untyped-def]
+    bt = b * tsun
+    flux = e0t * cb + edift * (bt * cb / cos_sza + (1.0 - bt) * v)
+    if terrain_flux:
+        glob = e0t * cos_sza
+        ft = (glob + edift) * (1.0 - v) * rho_ter
+        fmin = floor * glob
+        flux += ft if ft > fmin else fmin
+    r = np.pi * (l - lp) / flux
+    return r if r < cap else cap
+
+
+@numba.njit(parallel=True, cache=True)
+def _tables_kernel(radiance, vis, ecls, lp, e0t, edift, tsun, cos_beta, sky, sunlit, cos_sza, rho_ter,
+                   terrain_flux, floor, cap, out):  # type: ignore[no-untyped-def]
+    nr, nc = radiance.shape
+    for i in numba.prange(nr):
+        for j in range(nc):
+            lv = radiance[i, j]
+            if lv <= 0.0:
+                out[i, j] = 0.0
+                continue
+            a = vis[i, j]
+            e = ecls[i, j]
+            b = 1.0 if sunlit[i, j] else 0.0
+            out[i, j] = _rho(lv, lp[a, e], e0t[a, e], edift[a, e], tsun[a, e], cos_beta[i, j], sky[i, j], b,
+                             cos_sza, rho_ter, terrain_flux, floor, cap)
+
+
+@numba.njit(parallel=True, cache=True)
+def _fits_kernel(radiance, wv, ecls, coeffs, cos_beta, sky, sunlit, cos_sza, rho_ter, terrain_flux, floor, cap,
+                 lp_scale, out):  # type: ignore[no-untyped-def]
+    nr, nc = radiance.shape
+    for i in numba.prange(nr):
+        for j in range(nc):
+            lv = radiance[i, j]
+            if lv <= 0.0:
+                out[i, j] = 0.0
+                continue
+            e = ecls[i, j]
+            w = wv[i, j]
+            root = np.sqrt(w) if w > 0.0 else 0.0
+            lp = np.exp(coeffs[0, e, 0] + coeffs[0, e, 1] * root) * lp_scale
+            e0t = np.exp(coeffs[1, e, 0] + coeffs[1, e, 1] * root)
+            edift = np.exp(coeffs[2, e, 0] + coeffs[2, e, 1] * root)
+            tsun = np.exp(coeffs[3, e, 0] + coeffs[3, e, 1] * root)
+            b = 1.0 if sunlit[i, j] else 0.0
+            out[i, j] = _rho(lv, lp, e0t, edift, tsun, cos_beta[i, j], sky[i, j], b, cos_sza, rho_ter,
+                             terrain_flux, floor, cap)
+
+
+def _as2d(a: npt.ArrayLike, shape: tuple[int, int], dtype: type) -> np.ndarray:
+    """Broadcast to ``shape`` without copying; integer index arrays keep their own integer dtype."""
+    arr = np.asarray(a)
+    if not (dtype is np.int64 and arr.dtype.kind in "iu" and arr.ndim > 0):
+        arr = arr.astype(dtype, copy=False)
+    return np.broadcast_to(arr, shape)
+
+
+def reflectance_from_tables(
+    radiance: F32,
+    vis_index: npt.ArrayLike,
+    elevation_class: npt.ArrayLike,
+    lp: F32,
+    e0t: F32,
+    edift: F32,
+    tsun: F32,
+    cos_beta: npt.ArrayLike,
+    sky_view: npt.ArrayLike,
+    sunlit: npt.ArrayLike,
+    cos_sza: float,
+    *,
+    terrain_refl: float,
+    terrain_flux: bool,
+    floor: float,
+    cap: float,
+) -> F32:
+    """Surface reflectance with RT functions from (visibility index, elevation class) tables.
+
+    Parameters
+    ----------
+    radiance : numpy.ndarray of float32, shape (rows, cols)
+        At-sensor radiance (mW cm⁻² sr⁻¹ µm⁻¹); ≤ 0 = no data.
+    vis_index, elevation_class : array_like of int, broadcastable to the radiance shape
+        Table indices per pixel.
+    lp, e0t, edift, tsun : numpy.ndarray of float32, shape (n_vis, n_elev)
+        RT tables of one band.
+    cos_beta, sky_view : array_like of float32, broadcastable
+        Illumination cosine and sky-view factor.
+    sunlit : array_like of bool, broadcastable
+        b of facts §7.6 (False in cast shadow).
+    cos_sza : float
+        Cosine of the cell solar zenith.
+    terrain_refl : float
+        Terrain reflectance ρ_ter of the terrain flux (AC_Terrain_Refl_Start).
+    terrain_flux : bool
+        Whether F_ter is added.
+    floor : float
+        Minimum terrain flux as a fraction of E0t·cosSZA.
+    cap : float
+        Upper cap of ρ (AC_Topo_Corr_Cutoff).
+
+    Returns
+    -------
+    numpy.ndarray of float32, radiance shape; 0 where radiance ≤ 0.
+    """
+    shape = radiance.shape
+    out = np.empty(shape, np.float32)
+    _tables_kernel(
+        np.ascontiguousarray(radiance, dtype=np.float32),
+        _as2d(vis_index, shape, np.int64), _as2d(elevation_class, shape, np.int64),
+        np.ascontiguousarray(lp, dtype=np.float64), np.ascontiguousarray(e0t, dtype=np.float64),
+        np.ascontiguousarray(edift, dtype=np.float64), np.ascontiguousarray(tsun, dtype=np.float64),
+        _as2d(cos_beta, shape, np.float32), _as2d(sky_view, shape, np.float32), _as2d(sunlit, shape, np.bool_),
+        float(cos_sza), float(terrain_refl), bool(terrain_flux), float(floor), float(cap), out,
+    )
+    return out
+
+
+def reflectance_from_wv_fits(
+    radiance: F32,
+    wv_scaled: npt.ArrayLike,
+    elevation_class: npt.ArrayLike,
+    coeffs: npt.NDArray[np.float32],
+    cos_beta: npt.ArrayLike,
+    sky_view: npt.ArrayLike,
+    sunlit: npt.ArrayLike,
+    cos_sza: float,
+    *,
+    terrain_refl: float,
+    terrain_flux: bool,
+    floor: float,
+    cap: float,
+    lp_scale: float = 1.0,
+) -> F32:
+    """Surface reflectance of a WV-dependent band with per-pixel fits y = exp(A + B√u) (facts §7.5).
+
+    ``coeffs`` is float32 of shape (4 [lp, e0t, edift, tsun], n_elev, 2) for the chosen WV sub-range;
+    ``wv_scaled`` is the water vapour in cm·1000.  Other arguments as :func:`reflectance_from_tables`.
+    """
+    shape = radiance.shape
+    out = np.empty(shape, np.float32)
+    _fits_kernel(
+        np.ascontiguousarray(radiance, dtype=np.float32), _as2d(wv_scaled, shape, np.float32),
+        _as2d(elevation_class, shape, np.int64), np.ascontiguousarray(coeffs, dtype=np.float64),
+        _as2d(cos_beta, shape, np.float32), _as2d(sky_view, shape, np.float32), _as2d(sunlit, shape, np.bool_),
+        float(cos_sza), float(terrain_refl), bool(terrain_flux), float(floor), float(cap), float(lp_scale), out,
+    )
+    return out

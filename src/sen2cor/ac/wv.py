@@ -1,0 +1,300 @@
+"""Water vapour by APDA (atmospheric pre-corrected differential absorption) with B8A and B09 (facts §7.5).
+
+Per cell, a look-up table of the ratio R = (L_B09 − Lp_B09)/(L_B8A − Lp_B8A) for a 0.3-albedo surface is
+built for every WV table and 8 height levels (0 … 3.5 km), fitted as R(u) = a·exp(−b·u^c) per height, and
+inverted per pixel in two iterations (the second subtracts the path radiance at the first estimate).
+Pixels without land keep a default, non-land pixels get the land mean (``WV_Watermask``), and the map is
+median-filtered when ``Smooth_WV_Map`` > 0.  WV is handled in cm·1000 internally ("scaled").
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage, optimize
+
+from sen2cor.ac.constants import (
+    ALBEDO_REFERENCE,
+    APDA_ALBEDO,
+    APDA_FIT_START,
+    APDA_HEIGHT_LEVELS,
+    APDA_HEIGHT_STEP_M,
+    APDA_ITERATIONS,
+    APDA_MIN_LINES_FOR_SMOOTHING,
+    APDA_OFF_RANGE_SIGMA,
+    APDA_RANGE_MARGIN,
+    APDA_WPOS_BOX_PX,
+    MAX_ELEVATION_M,
+    WV_DEFAULT_SCALED,
+    WV_LAND_CLASSES,
+    WV_MIN_SCALED,
+    WV_SCALE,
+)
+from sen2cor.ac.parameters import AcParameters
+from sen2cor.ac.rt import Geometry, rt_table
+from sen2cor.ac.setup import Cell
+from sen2cor.ac.wv_columns import columns_at
+from sen2cor.errors import FallbackWarning
+from sen2cor.physics.lut import AtmosphericLut
+from sen2cor.physics.radiometry import toa_to_radiance
+from sen2cor.sc.classes import SceneClass
+
+logger = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+REFERENCE_BAND = "B8A"
+"""APDA window (reference) band (facts §7.5)."""
+
+ABSORPTION_BAND = "B09"
+"""APDA absorption (measurement) band (facts §7.5)."""
+
+
+@dataclass(frozen=True)
+class ApdaTable:
+    """APDA look-up table of one cell.
+
+    Attributes
+    ----------
+    u : numpy.ndarray of float64, shape (n_heights, n_wv)
+        Column WV (cm·1000) of each WV table above each height level.
+    ratio : numpy.ndarray of float64, shape (n_wv, n_heights)
+        R for a 0.3 albedo surface.
+    lp_ref, lp_abs : numpy.ndarray of float64, shape (n_wv, n_heights)
+        Path radiance of the reference and absorption bands.
+    """
+
+    u: F64
+    ratio: F64
+    lp_ref: F64
+    lp_abs: F64
+
+
+def _extrapolate_heights(a: F64) -> F64:
+    """Append 3.0 and 3.5 km by linear extrapolation of the last two levels (facts §7.5)."""
+    out = np.empty(a.shape[:-1] + (APDA_HEIGHT_LEVELS,), np.float64)
+    n = a.shape[-1]
+    out[..., :n] = a
+    for k in range(n, APDA_HEIGHT_LEVELS):
+        out[..., k] = 2.0 * out[..., k - 1] - out[..., k - 2]
+    return out
+
+
+def apda_table(lut: AtmosphericLut, geometry: Geometry, visibility_km: float, season: str) -> ApdaTable:
+    """Build the APDA table of one cell geometry at the scene visibility (facts §7.5)."""
+    heights_km = np.asarray(lut.elevation_km[lut.elevation_km <= 2.5 + 1e-9], dtype=np.float64)
+    lp = {REFERENCE_BAND: [], ABSORPTION_BAND: []}
+    lsig = {REFERENCE_BAND: [], ABSORPTION_BAND: []}
+    cos_s = geometry.cos_sza
+    for w in lut.wv_cm:
+        t = rt_table(lut, (REFERENCE_BAND, ABSORPTION_BAND), geometry, heights_km, visibility_km=[visibility_km],
+                     wv_cm=float(w))
+        for b in (REFERENCE_BAND, ABSORPTION_BAND):
+            i = t.index(b)
+            lpb = t.lp[i, 0].astype(np.float64)
+            total = lpb + APDA_ALBEDO / np.pi * (t.e0t[i, 0] * cos_s + t.edift[i, 0]) / (
+                1.0 - (APDA_ALBEDO - ALBEDO_REFERENCE) * t.s[i, 0])
+            lp[b].append(lpb)
+            lsig[b].append(total - lpb)
+    lp_ref = _extrapolate_heights(np.asarray(lp[REFERENCE_BAND]))
+    lp_abs = _extrapolate_heights(np.asarray(lp[ABSORPTION_BAND]))
+    sig_ref = _extrapolate_heights(np.asarray(lsig[REFERENCE_BAND]))
+    sig_abs = _extrapolate_heights(np.asarray(lsig[ABSORPTION_BAND]))
+    ratio = np.where(sig_ref > 0, sig_abs / np.where(sig_ref > 0, sig_ref, 1.0), 0.0)
+    levels_km = np.arange(APDA_HEIGHT_LEVELS) * APDA_HEIGHT_STEP_M / 1000.0
+    u = columns_at(season, levels_km)[:, : lut.wv_cm.size]
+    return ApdaTable(u=u, ratio=ratio, lp_ref=lp_ref, lp_abs=lp_abs)
+
+
+def _model(u: F64, a: float, b: float, c: float) -> F64:
+    return a * np.exp(-b * np.power(u, c))
+
+
+def fit_ratio(table: ApdaTable, fit_range: tuple[float, float]) -> F64:
+    """Fit R(u) = a·exp(−b·u^c) per height level (facts §7.5); returns (n_heights, 3).
+
+    Points outside ``fit_range`` get σ = 0.2 instead of 1, as Sen2Cor passes them to the fit.
+    """
+    out = np.zeros((table.u.shape[0], 3), np.float64)
+    for h in range(table.u.shape[0]):
+        x = table.u[h]
+        y = table.ratio[:, h]
+        sigma = np.where((x < fit_range[0]) | (x > fit_range[1]), APDA_OFF_RANGE_SIGMA, 1.0)
+        try:
+            popt, _ = optimize.curve_fit(_model, x, y, p0=APDA_FIT_START, sigma=sigma, maxfev=10000)
+        except (RuntimeError, optimize.OptimizeWarning):
+            popt = np.array(APDA_FIT_START)
+        out[h] = popt
+    return out
+
+
+def _interp_levels(values: F64, h_pos: F64) -> F64:
+    """Linear interpolation of per-level values at fractional level positions (clamped)."""
+    n = values.shape[0]
+    j = np.clip(np.floor(h_pos).astype(np.int64), 0, n - 2)
+    t = np.clip(h_pos - j, 0.0, 1.0)
+    return (1.0 - t) * values[j] + t * values[j + 1]
+
+
+def _bilinear(table: F64, w_pos: F64, h_pos: F64) -> F64:
+    """Path radiance at fractional (WV table, height level) positions (order 1, edges clamped)."""
+    return ndimage.map_coordinates(table, np.stack([w_pos, h_pos]), order=1, mode="nearest")
+
+
+def _invert(ratio: F64, coef: F64, h_pos: F64, ok: npt.NDArray[np.bool_]) -> F64:
+    a = _interp_levels(coef[:, 0], h_pos[ok])
+    b = _interp_levels(coef[:, 1], h_pos[ok])
+    c = _interp_levels(coef[:, 2], h_pos[ok])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.power((np.log(ratio[ok]) - np.log(a)) / (-b), 1.0 / c)
+    return np.where(np.isfinite(u), u, 0.0)
+
+
+def _wv_position(u: F64, h_pos: F64, table: ApdaTable) -> F64:
+    """Fractional WV-table position of each pixel's column at its lower height level (facts §7.5)."""
+    level = np.clip(np.floor(h_pos).astype(np.int64), 0, table.u.shape[0] - 2)
+    grid = table.u[level]  # (n, n_wv)
+    n_wv = grid.shape[1]
+    pos = np.zeros(u.shape, np.float64)
+    for i in range(n_wv - 1):
+        sel = (u >= grid[:, i]) & (u < grid[:, i + 1])
+        pos[sel] = i + (u[sel] - grid[sel, i]) / (grid[sel, i + 1] - grid[sel, i])
+    top = u >= grid[:, -1]
+    pos[top] = n_wv - 1 + (u[top] - grid[top, -1]) / (grid[top, -1] - grid[top, -2])
+    return pos
+
+
+def apda_cell(radiance_ref: F32, radiance_abs: F32, height_m: F32, table: ApdaTable, valid: npt.NDArray[np.bool_]
+              ) -> F32:
+    """APDA water vapour (cm·1000) of one cell (facts §7.5); 0 where the ratio is outside (0, 1].
+
+    Parameters
+    ----------
+    radiance_ref, radiance_abs : numpy.ndarray of float32, cell shape
+        B8A and B09 radiances (cell-mean SZA).
+    height_m : numpy.ndarray of float32, cell shape
+        Ground height used for the table (Sen2Cor: the DEM, or 0 m without DEM).
+    table : ApdaTable
+    valid : numpy.ndarray of bool, cell shape
+        Pixels with data (B02 > 0).
+
+    Returns
+    -------
+    numpy.ndarray of float32, cell shape
+    """
+    shape = radiance_ref.shape
+    h_pos = np.clip(height_m.astype(np.float64) / APDA_HEIGHT_STEP_M, 0.0, APDA_HEIGHT_LEVELS - 1.0).ravel()
+    l_ref = radiance_ref.astype(np.float64).ravel()
+    l_abs = radiance_abs.astype(np.float64).ravel()
+    lo, hi = APDA_RANGE_MARGIN
+    coef = fit_ratio(table, (table.u[0, 0] - lo, table.u[0, -1] + hi))
+    w_pos = np.ones(l_ref.size, np.float64)
+    u = np.zeros(l_ref.size, np.float64)
+    outliers = np.zeros(l_ref.size, bool)
+    for it in range(APDA_ITERATIONS):
+        if it > 0:
+            coef = fit_ratio(table, (float(u.min()), float(u.max())))
+            w_pos = _wv_position(u, h_pos, table)
+            if shape[0] > APDA_MIN_LINES_FOR_SMOOTHING:
+                nf = int(min(APDA_WPOS_BOX_PX, min(shape) / 2))
+                w_pos = ndimage.uniform_filter(w_pos.reshape(shape), size=nf, mode="nearest").ravel()
+        ref = l_ref - _bilinear(table.lp_ref, w_pos, h_pos)
+        mea = l_abs - _bilinear(table.lp_abs, w_pos, h_pos)
+        ratio = np.where(ref > 0, mea / np.where(ref > 0, ref, 1.0), 0.0)
+        ok = (ratio > 0.0) & (ratio <= 1.0)
+        if it == 0:
+            outliers = ~ok
+            if np.count_nonzero(ok) < 2:
+                logger.info("APDA: too few valid ratios in a cell; WV set to the default")
+                return np.full(shape, WV_DEFAULT_SCALED, np.float32)
+        u[ok] = _invert(ratio, coef, h_pos, ok)
+    u[outliers] = 0.0
+    u = np.trunc(u)
+    u[~valid.ravel()] = 0.0
+    return u.reshape(shape).astype(np.float32)
+
+
+def retrieve_water_vapour(
+    toa_ref: F32,
+    toa_abs: F32,
+    solar_irradiance: tuple[float, float],
+    scl: npt.NDArray[np.uint8],
+    data_mask: npt.NDArray[np.bool_],
+    cells: Sequence[Cell],
+    geometries: Sequence[Geometry],
+    lut: AtmosphericLut,
+    visibility_km: float,
+    season: str,
+    params: AcParameters,
+    resolution: int,
+    elevation_km: F32 | None = None,
+) -> tuple[F32, float]:
+    """APDA water-vapour map (cm·1000) and its land mean (facts §7.5).
+
+    Parameters
+    ----------
+    toa_ref, toa_abs : numpy.ndarray of float32, tile shape
+        TOA reflectance of B8A and B09 (cirrus-corrected if requested).
+    solar_irradiance : (float, float)
+        E0 of B8A and B09 (W m⁻² µm⁻¹).
+    scl : numpy.ndarray of uint8
+    data_mask : numpy.ndarray of bool
+        Pixels with data (Sen2Cor: B02 > 0).
+    cells, geometries : sequences
+        Cell split and per-cell geometry.
+    lut : AtmosphericLut
+        With all WV tables.
+    visibility_km : float
+        Scene visibility.
+    season : str
+    params : AcParameters
+    resolution : int
+    elevation_km : numpy.ndarray of float32, optional
+        DEM; without it the APDA table is read at sea level, as in Sen2Cor.
+
+    Returns
+    -------
+    wv : numpy.ndarray of float32, tile shape
+        Water vapour (cm·1000); 0 on no-data when the water mask is on.
+    mean : float
+        Land-mean water vapour (cm·1000).
+    """
+    shape = scl.shape
+    wv = np.full(shape, WV_DEFAULT_SCALED, np.float32)
+    land = np.isin(scl, WV_LAND_CLASSES)
+    height = (np.zeros(shape, np.float32) if elevation_km is None
+              else np.clip(elevation_km * 1000.0, 0.0, MAX_ELEVATION_M).astype(np.float32))
+    for cell, geom in zip(cells, geometries):
+        if not land[cell.rows, cell.cols].any():
+            continue
+        table = apda_table(lut, geom, visibility_km, season)
+        l_ref = toa_to_radiance(toa_ref[cell.rows, cell.cols], solar_irradiance[0], geom.cos_sza)
+        l_abs = toa_to_radiance(toa_abs[cell.rows, cell.cols], solar_irradiance[1], geom.cos_sza)
+        wv[cell.rows, cell.cols] = apda_cell(l_ref, l_abs, height[cell.rows, cell.cols], table,
+                                             data_mask[cell.rows, cell.cols])
+    if land.any():
+        mean = float(int(wv[land].mean() + 0.5))
+    else:
+        mean = params.wv_start_cm(season) * WV_SCALE
+        msg = (f"no land pixels for the water-vapour retrieval: constant {mean / WV_SCALE:.2f} cm "
+               "(AC_Wv_Iter_Start; policy wv_no_land='start_value', docs/differences.md)")
+        logger.warning(msg)
+        warnings.warn(msg, FallbackWarning, stacklevel=2)
+        wv[:] = mean
+    if params.wv_watermask > 0:
+        wv[~land] = mean
+        wv[scl <= SceneClass.SATURATED_DEFECTIVE] = 0.0
+    wv[wv < WV_MIN_SCALED] = mean
+    if params.smooth_wv_map > 0:
+        nff = int(min(max(params.smooth_wv_map / resolution, 1.0), 51.0) + 0.5)
+        if nff > 1:
+            wv[scl <= SceneClass.SATURATED_DEFECTIVE] = 0.0
+            wv = ndimage.median_filter(wv, size=(3, 3))
+    logger.info("water vapour (APDA): land mean %.3f cm", mean / WV_SCALE)
+    return wv.astype(np.float32), mean
