@@ -1,0 +1,238 @@
+"""Atmospheric correction inside the pipeline: LUT choice, geometry, and the call into :mod:`sen2cor.ac`.
+
+LUTs: Sen2Cor's own libRadtran tables are used when a ``Lib_Dir`` folder is found (``$SEN2COR_LUT_DIR``,
+or ``Lib_Dir`` of ``L2A_CAL_AC_GIPP.xml`` as an absolute path or below ``$SEN2COR_HOME``); otherwise the
+package's own 6S tables.  Both sit behind :class:`sen2cor.physics.lut.AtmosphericLut`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from sen2cor.ac.parameters import AcParameters
+from sen2cor.config.settings import L2ASettings
+from sen2cor.errors import AuxDataError, FallbackWarning
+from sen2cor.io.l1c_bands import BandReader
+from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+from sen2cor.physics import lut_selection as sel
+from sen2cor.physics.geometry import zenith_azimuth_at
+from sen2cor.pipeline import inputs as inp
+from sen2cor.pipeline.resolution import SceneOutcome, timed
+
+log = logging.getLogger(__name__)
+
+LUT_DIR_ENV = "SEN2COR_LUT_DIR"
+"""Environment variable naming a Sen2Cor ``Lib_Dir`` (folder holding ``lib_S2A``…)."""
+
+
+def ac_parameters(settings: L2ASettings) -> AcParameters:
+    """The AC parameters of a run: user GIPP flags/calibration ⊕ the CAL_AC GIPP (facts §2.1, §2.3)."""
+    u = settings.user
+    calibration = {f.name: getattr(settings.ac.parameters, f.name)
+                   for f in dataclasses.fields(settings.ac.parameters)}
+    return AcParameters(
+        **calibration,
+        aerosol_type=u.aerosol_type, mid_latitude=u.mid_latitude, ozone_content=u.ozone_content,
+        wv_correction=u.wv_correction, vis_update_mode=u.vis_update_mode, wv_watermask=u.wv_watermask,
+        cirrus_correction=u.cirrus_correction, dem_terrain_correction=u.dem_terrain_correction,
+        brdf_correction=u.brdf_correction, brdf_lower_bound=u.brdf_lower_bound, adj_km=u.adj_km,
+        visibility=u.visibility_km, altitude=u.altitude_km, smooth_wv_map=u.smooth_wv_map_m,
+        wv_threshold_cirrus=u.wv_threshold_cirrus_cm, scaling_limiter=settings.ac.scaling_limiter,
+        scaling_disabler=settings.ac.scaling_disabler, rho_retrieval_step2=settings.ac.rho_retrieval_step2,
+        min_sc_blu=settings.ac.min_sc_blu, max_sc_blu=settings.ac.max_sc_blu,
+    )
+
+
+def sen2cor_lib_dir(settings: L2ASettings) -> Path | None:
+    """A Sen2Cor LUT ``Lib_Dir`` if one is configured and exists, else None."""
+    env = os.environ.get(LUT_DIR_ENV)
+    candidates = [Path(env)] if env else []
+    lib = Path(settings.ac.lib_dir)
+    candidates.append(lib if lib.is_absolute() else (settings.home or Path.home()) / lib)
+    for c in candidates:
+        if c.is_dir() and any(c.glob("lib_S2*")):
+            return c
+    if env:
+        raise AuxDataError(f"{env}: ${LUT_DIR_ENV} does not hold Sen2Cor LUT folders (lib_S2A, lib_S2B)")
+    return None
+
+
+def load_tables(settings: L2ASettings, product: L1CProduct, resolution: int, season: str, ozone_du: float,
+                aerosols: tuple[str, ...]) -> dict[str, object]:
+    """One LUT (all water-vapour levels) per candidate aerosol model."""
+    from sen2cor.physics import atm, lut
+
+    lib = sen2cor_lib_dir(settings)
+    tables: dict[str, object] = {}
+    for aerosol in aerosols:
+        if lib is not None:
+            try:
+                tables[aerosol] = atm.load_sen2cor_lut(lib, product.spacecraft, resolution, season, ozone_du,
+                                                       aerosol)
+            except AuxDataError as exc:
+                msg = f"{exc}; falling back to the standard-ozone tables of {lib}"
+                log.warning("%s", msg)
+                warnings.warn(msg, FallbackWarning, stacklevel=2)
+                tables[aerosol] = atm.load_sen2cor_lut(lib, product.spacecraft, resolution, season, None, aerosol)
+        else:
+            tables[aerosol] = lut.load_packaged(platform=product.spacecraft, resolution=resolution,
+                                                season=season, ozone_du=ozone_du, aerosol=aerosol)
+    return tables
+
+
+def _tile_latitude(product: L1CProduct) -> float:
+    from rasterio.warp import transform
+
+    left, bottom, right, top = product.tile.grid.bounds(10)
+    _, lats = transform(product.tile.grid.crs, "EPSG:4326", [(left + right) / 2], [(top + bottom) / 2])
+    return float(lats[0])
+
+
+def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data: inp.ResolutionInputs,
+            scene: SceneOutcome, info: ProcessingInfo, timings: dict[str, float]):  # noqa: ANN201
+    """Atmospheric correction of the base (20 or 60 m) run; returns a :class:`stages.RunOutcome`."""
+    from sen2cor.ac.correct import correct_resolution
+    from sen2cor.pipeline.stages import RunOutcome
+
+    res = data.resolution
+    params = ac_parameters(settings)
+    ozone = inp.ozone(product, settings)
+    doy = product.datatake_sensing_start.timetuple().tm_yday
+    season = sel.resolve_season(params.mid_latitude, _tile_latitude(product), doy,
+                                product.datatake_sensing_start.year)
+    aerosols = ("RURAL", "MARITIME") if params.aerosol_type == "AUTO" else (params.aerosol_type,)
+    with timed(f"LUT load {res} m", timings):
+        tables = load_tables(settings, product, res, season, ozone.du, aerosols)
+    angles = product.tile.angles
+    sza, saa = zenith_azimuth_at(angles.sun, product.tile.grid, res, sun=True)
+    cams_index = _cams_visibility_index(product, res)
+    with timed(f"atmospheric correction {res} m", timings):
+        ac = correct_resolution(
+            data.toa, scene.sc.scl, resolution=res,
+            lut=tables if len(tables) > 1 else next(iter(tables.values())),
+            params=params, solar_irradiance=product.solar_irradiance,
+            sun_zenith=sza, sun_azimuth=saa,
+            view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
+            cams_visibility_index=cams_index, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
+        )
+    info = _merge_info(info, ac.info, scene)
+    boa = {b: _nan_nodata(v) for b, v in ac.boa.items()}
+    result = ResolutionResult(
+        resolution=res, boa=boa, scl=scene.sc.scl, aot=ac.aot550 if ac.info.ac_enabled else None,
+        wvp=ac.wv_cm if ac.info.ac_enabled else None,
+        cloud_probability=scene.sc.cloud_probability, snow_probability=scene.sc.snow_probability,
+        ddv_mask=ac.ddv_mask if settings.user.generate_ddv_output and ac.info.ac_enabled else None,
+    )
+    b09_60m = None
+    if res == 20 and ac.info.ac_enabled and settings.user.downsample_20_to_60 and "B09" in ac.boa:
+        b09_60m = _b09_native(product, settings, reader, tables, params, ozone, season, scene, ac)
+    return RunOutcome(result, info, ac=ac, b09_60m=b09_60m, timings=timings)
+
+
+def _b09_native(product, settings, reader, tables, params, ozone, season, scene, ac):  # noqa: ANN001, ANN202
+    """B09 for the aggregated 60 m product: the 20 m B09 BOA block-averaged (facts §9 takes it from 60 m)."""
+    from sen2cor.io.l1c_bands import block_mean
+
+    b09 = ac.boa["B09"].astype(np.float32)
+    out = block_mean(b09, 3)
+    nd = block_mean((b09 <= 0).astype(np.float32), 3) > 0.5
+    out[nd] = np.nan
+    return out
+
+
+def _nan_nodata(a: np.ndarray) -> np.ndarray:
+    out = a.astype(np.float32, copy=True)
+    out[a == 0] = np.nan
+    return out
+
+
+def _merge_info(info: ProcessingInfo, ac_info, scene: SceneOutcome) -> ProcessingInfo:  # noqa: ANN001
+    if not ac_info.ac_enabled:
+        log.warning("atmospheric correction skipped: %s", ac_info.skip_reason)
+    return dataclasses.replace(
+        info,
+        ac_enabled=ac_info.ac_enabled,
+        aot_method=ac_info.aot_retrieval_method if ac_info.ac_enabled else "NA",
+        ozone_source=ac_info.ozone_source or info.ozone_source,
+        ozone_du=ac_info.ozone_du,
+        start_visibility_km=ac_info.start_visibility_km or info.start_visibility_km,
+        ddv_visibility_km=ac_info.visibility_from_ddv_km,
+        final_visibility_km=ac_info.final_visibility_km,
+        visibility_less_than_5_km=ac_info.visibility_less_than_5_km,
+        ddv_pixel_percentage=ac_info.ddv_pixel_percentage,
+        ddv_reflectance_range=ac_info.ddv_reflectance_range,
+        blue_path_radiance_factor=ac_info.blue_path_radiance_factor,
+        lut_files=ac_info.lut_files,
+        negative_boa_percentages=ac_info.negative_boa_percent,
+        granule_mean_aot=ac_info.mean_aot if ac_info.ac_enabled else None,
+        granule_mean_wv=ac_info.mean_wv_cm if ac_info.ac_enabled else None,
+        scene_percentages=scene.percentages,
+    )
+
+
+def _cams_visibility_index(product: L1CProduct, resolution: int):  # noqa: ANN202
+    """Per-pixel visibility index from the L1C AUX_CAMS* AOD550 (facts §7.4), or None."""
+    if product.tile.aux_cams is None:
+        return None
+    from sen2cor.ac import cams
+    from sen2cor.io.aux import read_cams
+
+    fields = read_cams(product.tile.aux_cams)
+    aod, z = fields.aod550, fields.fields.get("z")
+    if aod is None or z is None:
+        return None
+    # CAMS grids are ~0.4° coarse: evaluate on a 600 m lattice and up-sample (nearest) to the pixels.
+    from rasterio.warp import transform
+
+    grid = product.tile.grid
+    rows, cols = grid.shape(resolution)
+    step = max(1, CAMS_LATTICE_M // resolution)
+    yy, xx = np.mgrid[0:rows:step, 0:cols:step]
+    x = grid.ulx + (xx + 0.5) * resolution
+    y = grid.uly - (yy + 0.5) * resolution
+    lon, lat = transform(grid.crs, "EPSG:4326", x.ravel().tolist(), y.ravel().tolist())
+    idx = cams.visibility_index_map(aod.values, z.values, aod.lats, aod.lons,
+                                    np.reshape(lat, x.shape), np.reshape(lon, x.shape))
+    return inp.upsample_nearest(idx, step, (rows, cols))
+
+
+CAMS_LATTICE_M = 600
+"""Spacing of the lattice on which the smooth CAMS visibility is evaluated before up-sampling."""
+
+
+def correct_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base):  # noqa: ANN001, ANN201
+    """The 10 m run: BOA of B02/B03/B04/B08 with the 20 m results up-sampled (facts §5 item 1)."""
+    from sen2cor.ac.correct import correct_resolution
+    from sen2cor.pipeline.stages import RunOutcome
+
+    timings: dict[str, float] = {}
+    with timed("read/decode 10 m", timings):
+        toa = {b: reader.toa(b, 10) for b in ("B02", "B03", "B04", "B08") if b in product.tile.band_files}
+    shape = product.tile.grid.shape(10)
+    scl20 = base.result.scl
+    scl10 = inp.upsample_nearest(scl20, 2, shape)
+    params = ac_parameters(settings)
+    ozone = inp.ozone(product, settings)
+    season = base.ac.info.season if hasattr(base.ac, "info") else "SUMMER"
+    aerosol = base.ac.info.aerosol_type if hasattr(base.ac, "info") and base.ac.info.aerosol_type else "RURAL"
+    tables = load_tables(settings, product, 10, season, ozone.du, (aerosol,))
+    sza, saa = zenith_azimuth_at(product.tile.angles.sun, product.tile.grid, 10, sun=True)
+    angles = product.tile.angles
+    with timed("atmospheric correction 10 m", timings):
+        ac = correct_resolution(
+            toa, scl10, resolution=10, lut=next(iter(tables.values())), params=params,
+            solar_irradiance=product.solar_irradiance, sun_zenith=sza, sun_azimuth=saa,
+            view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
+            previous=base.ac, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
+        )
+    boa = {b: _nan_nodata(v) for b, v in ac.boa.items()}
+    result = ResolutionResult(resolution=10, boa=boa, aot=ac.aot550 if ac.info.ac_enabled else None,
+                              wvp=ac.wv_cm if ac.info.ac_enabled else None)
+    return RunOutcome(result, base.info, ac=ac, timings=timings)

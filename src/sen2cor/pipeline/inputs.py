@@ -1,0 +1,86 @@
+"""Loading everything one resolution run needs from the L1C product and the auxiliary data.
+
+The pipeline's only contact with :mod:`sen2cor.io` for inputs: TOA bands on the working grid, sun geometry,
+the L1C quality mask, DEM/terrain, ozone and CAMS fields.  Each loader returns plain arrays/values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sen2cor.bands import BAND_IDS, band
+from sen2cor.config.settings import L2ASettings
+from sen2cor.io.aux import read_ecmwft
+from sen2cor.io.l1c_bands import BandReader, block_mean
+from sen2cor.io.l1c_model import L1CProduct
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OZONE_DU = 331.0
+"""Ozone used when neither the GIPP nor AUX_ECMWFT gives one (facts §5 item 5, source OTHER)."""
+
+SC_BANDS = tuple(b for b in BAND_IDS if b != "B08")
+"""Bands the classification and the correction work on at 20/60 m (B08 enters via the parallax step)."""
+
+
+@dataclass(frozen=True)
+class Ozone:
+    """Ozone column (DU) and its ``OZONE_SOURCE`` tag (facts §5 item 5, §8)."""
+
+    du: float
+    source: str
+
+
+def ozone(product: L1CProduct, settings: L2ASettings) -> Ozone:
+    """``Ozone_Content`` 0 → mean AUX_ECMWFT ozone; otherwise the configured value (facts §5 item 5)."""
+    configured = settings.user.ozone_content
+    if configured:
+        return Ozone(float(configured), "CONFIG")
+    if product.tile.aux_ecmwft is not None:
+        value = read_ecmwft(product.tile.aux_ecmwft).ozone_du
+        if value is not None:
+            return Ozone(value, "AUX_ECMWFT")
+    log.warning("no ozone in AUX_ECMWFT and Ozone_Content is 0: using %.0f DU", DEFAULT_OZONE_DU)
+    return Ozone(DEFAULT_OZONE_DU, "OTHER")
+
+
+@dataclass(frozen=True)
+class ResolutionInputs:
+    """TOA bands (and B08 for the parallax step) on the working grid of one resolution."""
+
+    resolution: int
+    toa: dict[str, NDArray[np.float32]] = field(repr=False)
+    b08: NDArray[np.float32] | None = field(default=None, repr=False)
+
+
+def load_toa(reader: BandReader, resolution: int) -> ResolutionInputs:
+    """Read the bands a 20 m or 60 m run works on (facts §5 item 2); missing bands are left out."""
+    present = [b for b in SC_BANDS if b in reader.product.tile.band_files]
+    toa = reader.toa_many(present, resolution)
+    b08 = None
+    if "B08" in reader.product.tile.band_files:
+        b08 = block_mean(reader.toa("B08", 10), resolution // 10)
+    return ResolutionInputs(resolution, toa, b08)
+
+
+def load_toa_10m(reader: BandReader) -> dict[str, NDArray[np.float32]]:
+    """The four 10 m bands plus the 20 m bands the 10 m correction needs, all at 10 m."""
+    ids = [b for b in ("B02", "B03", "B04", "B08", "B8A", "B11", "B12") if b in reader.product.tile.band_files]
+    return reader.toa_many(ids, 10)
+
+
+def upsample_nearest(a: NDArray, factor: int, shape: tuple[int, int]) -> NDArray:
+    """Nearest-neighbour up-sampling by an integer factor, cropped/padded to ``shape`` (facts §5 item 1)."""
+    out = np.repeat(np.repeat(a, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+    if out.shape != shape:
+        out = np.pad(out, ((0, shape[0] - out.shape[0]), (0, shape[1] - out.shape[1])), mode="edge")
+    return out
+
+
+def native_band(band_id: str) -> int:
+    """Native resolution of a band."""
+    return band(band_id).resolution

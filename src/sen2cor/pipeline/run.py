@@ -1,0 +1,152 @@
+"""The processing chain of one Level-1C product: read → classify → correct → write (facts §5).
+
+``run(options, settings)`` is what ``L2A_Process`` calls for each input.  It returns the path of the
+Level-2A product.  Everything is built in a temporary folder by :class:`~sen2cor.io.l2a.writer.L2AWriter`
+and renamed into place at the end, so a failed or killed run leaves no partial product; the input is only
+read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from sen2cor.config.logsetup import run_log_file
+from sen2cor.config.settings import L2ASettings, RunOptions
+from sen2cor.errors import ConfigError
+from sen2cor.io.l1c import read_l1c
+from sen2cor.io.l1c_bands import BandReader
+from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+from sen2cor.io.l2a.writer import L2AWriter, read_resolution
+from sen2cor.pipeline import stages
+from sen2cor.pipeline.plan import plan_resolutions
+
+log = logging.getLogger(__name__)
+
+
+def base_info(settings: L2ASettings, product: L1CProduct) -> ProcessingInfo:
+    """Product settings known before processing (names, formats, GIPP list)."""
+    o = settings.options
+    fmt = "RAW" if o.raw else "TIF" if o.tif else "JP2"
+    psd = None if settings.user.psd_version == "DEFAULT" else float(settings.user.psd_version)
+    return ProcessingInfo(
+        processing_baseline=settings.processing_baseline,
+        processing_centre=o.processing_centre,
+        archiving_centre=o.archiving_centre,
+        psd_version=psd,
+        output_format=fmt,
+        sc_cog=o.sc_cog,
+        generate_tci=settings.user.generate_tci_output,
+        product_doi=settings.user.product_doi,
+        file_class="OPER" if o.mode else "USER",
+        average_solar_zenith_deg=product.tile.angles.mean_sun_zenith,
+        start_visibility_km=abs(settings.user.visibility_km),
+        gipp_files={
+            "GIP_L2ACSC": settings.files.sc.stem,
+            "GIP_L2ACAC": settings.files.ac.stem,
+            "GIP_PROBA2": settings.files.pb.stem,
+        },
+    )
+
+
+def _log_path(output_dir: Path) -> Path:
+    """A timestamped per-run log file (copied into the product's HTML/ folder at the end)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    fd, name = tempfile.mkstemp(prefix=f"L2A_{stamp}_", suffix=".log", dir=tempfile.gettempdir())
+    os.close(fd)
+    return Path(name)
+
+
+def run(options: RunOptions, settings: L2ASettings) -> Path:
+    """Process one Level-1C product (toolbox mode) and return the Level-2A product path.
+
+    Raises
+    ------
+    Sen2CorError
+        Any user-facing failure (bad input, unreadable auxiliary data, …); no product is left behind.
+    """
+    if options.mode is not None:
+        raise ConfigError(f"--mode {options.mode}: PDGS datastrip/tile processing is not available yet; "
+                          "run without --mode on the L1C user product")
+    if options.input_dir is None:
+        raise ConfigError("no input product given")
+    product = read_l1c(options.input_dir)
+    output_dir = Path(options.output_dir) if options.output_dir else product.path.parent
+    plan = plan_resolutions(options.resolution, settings.user.downsample_20_to_60)
+    writer = L2AWriter(product, output_dir, base_info(settings, product), threads=settings.nr_threads)
+    if not options.cr_only and writer.existing is not None and _already_done(writer, plan, options.sc_only):
+        log.info("%s already holds the requested resolutions; nothing to do", writer.existing)
+        return writer.existing
+
+    log_file = _log_path(output_dir)
+    try:
+        with run_log_file(log_file), writer:
+            log.info("processing %s (%s, baseline %s, tile T%s)", product.path.name, product.spacecraft,
+                     product.processing_baseline, product.tile.tile_number)
+            if options.cr_only:
+                log.info("--cr_only: creating the product tree and metadata only")
+                writer.write_metadata()
+                return writer.finalise(log_file=log_file)
+            info = _process(product, settings, writer, plan)
+            writer.write_metadata(info)
+            path = writer.finalise(log_file=log_file)
+            _summary(path, info)
+            return path
+    finally:
+        log_file.unlink(missing_ok=True)
+
+
+def _already_done(writer: L2AWriter, plan, sc_only: bool) -> bool:  # noqa: ANN001
+    """Sen2Cor stops when the product already holds what was asked (an SCL for ``--sc_only``)."""
+    assert writer.existing is not None
+    if sc_only:
+        res = plan.classification_resolution
+        return any((writer.existing / "GRANULE").glob(f"L2A_*/IMG_DATA/R{res}m/*_SCL_{res}m.*"))
+    return all(writer.has_resolution(r) for r in plan.products)
+
+
+def _process(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan) -> ProcessingInfo:  # noqa: ANN001
+    """Run the planned resolutions and write their images; returns the final processing info."""
+    options = settings.options
+    reader = BandReader(product, threads=settings.nr_threads)
+    info = writer.info
+    res_sc = plan.classification_resolution
+    previous: stages.RunOutcome | None = None
+    if writer.existing is not None and writer.has_resolution(res_sc) and 10 in plan.runs:
+        log.info("re-using the %d m results of %s", res_sc, writer.existing.name)
+        previous = stages.reuse(read_resolution(writer.existing, res_sc, offset=writer.offset), info)
+    else:
+        previous = stages.process_base_resolution(product, settings, reader, res_sc, info)
+        writer.write_resolution(previous.result, aggregate_to_60=plan.aggregate_60 and res_sc == 20,
+                                b09_60m=previous.b09_60m)
+    info = previous.info
+    if options.sc_only:
+        return dataclasses.replace(info, ac_enabled=False)
+    if 10 in plan.runs and previous.ac is not None:
+        ten = stages.process_10m(product, settings, reader, previous)
+        writer.write_resolution(ten.result)
+        info = ten.info
+    return info
+
+
+def _summary(path: Path, info: ProcessingInfo) -> None:
+    pct = info.scene_percentages
+    log.info("AOT method %s, mean AOT550 %s, mean WV %s cm; cloudy %.1f %%, vegetation %.1f %%, water %.1f %%",
+             info.aot_method, _fmt(info.granule_mean_aot), _fmt(info.granule_mean_wv),
+             pct.get("CLOUDY_PIXEL_PERCENTAGE", 0.0), pct.get("VEGETATION_PERCENTAGE", 0.0),
+             pct.get("WATER_PERCENTAGE", 0.0))
+    log.info("Level-2A product: %s", path)
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+__all__ = ["run", "base_info"]

@@ -1,0 +1,85 @@
+"""The stages of a run at each resolution, returning results for the writer (facts §5).
+
+* :func:`process_base_resolution` — the 20 m (or native 60 m) run: scene classification, then the
+  atmospheric correction (unless ``--sc_only``);
+* :func:`process_10m` — the 10 m run re-using the 20 m SCL, AOT map and mean water vapour;
+* :func:`reuse` — wrap a 20 m result read back from an existing product.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sen2cor.config.settings import L2ASettings
+from sen2cor.io.l1c_bands import BandReader
+from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+from sen2cor.pipeline import inputs as inp
+from sen2cor.pipeline.resolution import classify_scene, timed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Result of one resolution run: arrays for the writer, updated info, and what the next run re-uses."""
+
+    result: ResolutionResult
+    info: ProcessingInfo
+    ac: Any | None = field(default=None, repr=False)
+    """The atmospheric-correction result (``sen2cor.ac.correct.AcResult``) or None (``--sc_only``)."""
+    b09_60m: NDArray[np.float32] | None = field(default=None, repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _quality_mask(product: L1CProduct, settings: L2ASettings, resolution: int) -> NDArray[np.bool_] | None:
+    if not settings.user.handle_l1c_qlt_mask:
+        return None
+    from sen2cor.io.masks import quality_mask
+
+    return quality_mask(product.tile, resolution)
+
+
+def process_base_resolution(
+    product: L1CProduct, settings: L2ASettings, reader: BandReader, resolution: int, info: ProcessingInfo
+) -> RunOutcome:
+    """Scene classification and (unless ``--sc_only``) atmospheric correction at 20 or 60 m."""
+    timings: dict[str, float] = {}
+    with timed(f"read/decode {resolution} m", timings):
+        data = inp.load_toa(reader, resolution)
+    valid = np.zeros(product.tile.grid.shape(resolution), dtype=bool)
+    for v in data.toa.values():
+        valid |= v > 0
+    if not valid.any():
+        log.warning("the tile holds no valid pixel (black tile): writing an empty classification")
+    with timed(f"scene classification {resolution} m", timings):
+        scene = classify_scene(product, settings, data,
+                               quality_mask=_quality_mask(product, settings, resolution),
+                               psd15=False)
+    sc = scene.sc
+    info = dataclasses.replace(info, scene_percentages=scene.percentages)
+    result = ResolutionResult(resolution=resolution, scl=sc.scl, cloud_probability=sc.cloud_probability,
+                              snow_probability=sc.snow_probability)
+    if settings.options.sc_only:
+        return RunOutcome(result, dataclasses.replace(info, ac_enabled=False), timings=timings)
+    from sen2cor.pipeline.correction import correct
+
+    return correct(product, settings, reader, data, scene, info, timings)
+
+
+def reuse(result: ResolutionResult, info: ProcessingInfo) -> RunOutcome:
+    """A 20 m result read back from an existing product, as the base of a 10 m run."""
+    return RunOutcome(result, info, ac=result)
+
+
+def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base: RunOutcome) -> RunOutcome:
+    """Surface reflectance at 10 m with the 20 m SCL/AOT/WV up-sampled (facts §5 item 1)."""
+    from sen2cor.pipeline.correction import correct_10m
+
+    return correct_10m(product, settings, reader, base)
