@@ -67,7 +67,7 @@ def sen2cor_lib_dir(settings: L2ASettings) -> Path | None:
 def load_tables(settings: L2ASettings, product: L1CProduct, resolution: int, season: str, ozone_du: float,
                 aerosols: tuple[str, ...]) -> dict[str, object]:
     """One LUT (all water-vapour levels) per candidate aerosol model."""
-    from sen2cor.physics import atm, lut
+    from sen2cor.physics import atm, generated_lut
 
     lib = sen2cor_lib_dir(settings)
     tables: dict[str, object] = {}
@@ -82,8 +82,12 @@ def load_tables(settings: L2ASettings, product: L1CProduct, resolution: int, sea
                 warnings.warn(msg, FallbackWarning, stacklevel=2)
                 tables[aerosol] = atm.load_sen2cor_lut(lib, product.spacecraft, resolution, season, None, aerosol)
         else:
-            tables[aerosol] = lut.load_packaged(platform=product.spacecraft, resolution=resolution,
-                                                season=season, ozone_du=ozone_du, aerosol=aerosol)
+            if not generated_lut.default_path().is_file():
+                raise AuxDataError(
+                    f"no radiative-transfer tables: {generated_lut.default_path().name} is not generated yet and "
+                    f"no Sen2Cor Lib_Dir was found; set ${LUT_DIR_ENV} to a Sen2Cor LUT folder (holding "
+                    "lib_S2A/...) or run 'make luts'")
+            tables[aerosol] = generated_lut.load_6s_lut(product.spacecraft, aerosol, season, ozone_du)
     return tables
 
 
