@@ -22,9 +22,10 @@ from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.physics import lut_selection as sel
-from sen2cor.physics.geometry import zenith_azimuth_at
 from sen2cor.pipeline import inputs as inp
+from sen2cor.pipeline.aux_inputs import AuxInputs
 from sen2cor.pipeline.resolution import SceneOutcome, timed
+from sen2cor.pipeline.roi import sun_angles
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,16 @@ def _tile_latitude(product: L1CProduct) -> float:
 
 
 def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data: inp.ResolutionInputs,
-            scene: SceneOutcome, info: ProcessingInfo, timings: dict[str, float]):  # noqa: ANN201
-    """Atmospheric correction of the base (20 or 60 m) run; returns a :class:`stages.RunOutcome`."""
+            scene: SceneOutcome, info: ProcessingInfo, timings: dict[str, float],
+            aux: AuxInputs | None = None):
+    """Atmospheric correction of the base (20 or 60 m) run; returns a :class:`stages.RunOutcome`.
+
+    ``aux`` holds the DEM and terrain layers of the run (None or no DEM → flat terrain at ``Altitude``).
+    """
     from sen2cor.ac.correct import correct_resolution
-    from sen2cor.pipeline.stages import RunOutcome
+    from sen2cor.pipeline.stages import RunOutcome, dem_output
+
+    aux = aux or AuxInputs(data.resolution)
 
     res = data.resolution
     params = ac_parameters(settings)
@@ -115,7 +122,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     with timed(f"LUT load {res} m", timings):
         tables = load_tables(settings, product, res, season, ozone.du, aerosols)
     angles = product.tile.angles
-    sza, saa = zenith_azimuth_at(angles.sun, product.tile.grid, res, sun=True)
+    sza, saa = sun_angles(product, res)
     cams_index = _cams_visibility_index(product, res)
     with timed(f"atmospheric correction {res} m", timings):
         ac = correct_resolution(
@@ -124,6 +131,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
             params=params, solar_irradiance=product.solar_irradiance,
             sun_zenith=sza, sun_azimuth=saa,
             view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
+            elevation_km=aux.elevation_km, terrain=aux.ac_terrain(),
             cams_visibility_index=cams_index, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
         )
     info = _merge_info(info, ac.info, scene)
@@ -133,6 +141,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
         wvp=ac.wv_cm if ac.info.ac_enabled else None,
         cloud_probability=scene.sc.cloud_probability, snow_probability=scene.sc.snow_probability,
         ddv_mask=ac.ddv_mask if settings.user.generate_ddv_output and ac.info.ac_enabled else None,
+        dem=dem_output(settings, aux),
     )
     b09_60m = None
     if res == 20 and ac.info.ac_enabled and settings.user.downsample_20_to_60 and "B09" in ac.boa:
@@ -140,7 +149,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     return RunOutcome(result, info, ac=ac, b09_60m=b09_60m, timings=timings)
 
 
-def _b09_native(product, settings, reader, tables, params, ozone, season, scene, ac):  # noqa: ANN001, ANN202
+def _b09_native(product, settings, reader, tables, params, ozone, season, scene, ac):
     """B09 for the aggregated 60 m product: the 20 m B09 BOA block-averaged (facts §9 takes it from 60 m)."""
     from sen2cor.io.l1c_bands import block_mean
 
@@ -157,7 +166,7 @@ def _nan_nodata(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _merge_info(info: ProcessingInfo, ac_info, scene: SceneOutcome) -> ProcessingInfo:  # noqa: ANN001
+def _merge_info(info: ProcessingInfo, ac_info, scene: SceneOutcome) -> ProcessingInfo:
     if not ac_info.ac_enabled:
         log.warning("atmospheric correction skipped: %s", ac_info.skip_reason)
     return dataclasses.replace(
@@ -181,7 +190,7 @@ def _merge_info(info: ProcessingInfo, ac_info, scene: SceneOutcome) -> Processin
     )
 
 
-def _cams_visibility_index(product: L1CProduct, resolution: int):  # noqa: ANN202
+def _cams_visibility_index(product: L1CProduct, resolution: int):
     """Per-pixel visibility index from the L1C AUX_CAMS* AOD550 (facts §7.4), or None."""
     if product.tile.aux_cams is None:
         return None
@@ -211,12 +220,15 @@ CAMS_LATTICE_M = 600
 """Spacing of the lattice on which the smooth CAMS visibility is evaluated before up-sampling."""
 
 
-def correct_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base):  # noqa: ANN001, ANN201
+def correct_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base):
     """The 10 m run: BOA of B02/B03/B04/B08 with the 20 m results up-sampled (facts §5 item 1)."""
     from sen2cor.ac.correct import correct_resolution
-    from sen2cor.pipeline.stages import RunOutcome
+    from sen2cor.pipeline.aux_inputs import load_aux
+    from sen2cor.pipeline.stages import RunOutcome, dem_output
 
     timings: dict[str, float] = {}
+    with timed("DEM/terrain 10 m", timings):
+        aux = load_aux(product, settings, 10)
     with timed("read/decode 10 m", timings):
         toa = {b: reader.toa(b, 10) for b in ("B02", "B03", "B04", "B08") if b in product.tile.band_files}
     shape = product.tile.grid.shape(10)
@@ -227,16 +239,19 @@ def correct_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
     season = base.ac.info.season if hasattr(base.ac, "info") else "SUMMER"
     aerosol = base.ac.info.aerosol_type if hasattr(base.ac, "info") and base.ac.info.aerosol_type else "RURAL"
     tables = load_tables(settings, product, 10, season, ozone.du, (aerosol,))
-    sza, saa = zenith_azimuth_at(product.tile.angles.sun, product.tile.grid, 10, sun=True)
+    sza, saa = sun_angles(product, 10)
     angles = product.tile.angles
     with timed("atmospheric correction 10 m", timings):
         ac = correct_resolution(
             toa, scl10, resolution=10, lut=next(iter(tables.values())), params=params,
             solar_irradiance=product.solar_irradiance, sun_zenith=sza, sun_azimuth=saa,
             view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
-            previous=base.ac, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
+            elevation_km=aux.elevation_km, terrain=aux.ac_terrain(), previous=base.ac,
+            ozone_du=ozone.du, ozone_source=ozone.source, season=season,
         )
     boa = {b: _nan_nodata(v) for b, v in ac.boa.items()}
     result = ResolutionResult(resolution=10, boa=boa, aot=ac.aot550 if ac.info.ac_enabled else None,
-                              wvp=ac.wv_cm if ac.info.ac_enabled else None)
+                              wvp=ac.wv_cm if ac.info.ac_enabled else None, dem=dem_output(settings, aux),
+                              ddv_mask=ac.ddv_mask if settings.user.generate_ddv_output and ac.info.ac_enabled
+                              else None)
     return RunOutcome(result, base.info, ac=ac, timings=timings)

@@ -25,7 +25,7 @@ from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.writer import L2AWriter, read_resolution
-from sen2cor.pipeline import stages
+from sen2cor.pipeline import roi, stages
 from sen2cor.pipeline.plan import plan_resolutions
 
 log = logging.getLogger(__name__)
@@ -118,20 +118,31 @@ def _process(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan
     reader = BandReader(product, threads=settings.nr_threads)
     info = writer.info
     res_sc = plan.classification_resolution
+    win = roi.resolve_window(product, settings, reader)
+    full_sizes = dict(product.tile.grid.sizes)
+    if win is not None:  # Region_Of_Interest: work on the window, write full-frame images
+        product = roi.crop_product(product, win)
+        reader = roi.WindowReader(product, threads=settings.nr_threads)
+
+    def full(result: ResolutionResult) -> ResolutionResult:
+        return result if win is None else roi.embed(result, win, full_sizes)
+
     previous: stages.RunOutcome | None = None
     if writer.existing is not None and writer.has_resolution(res_sc) and 10 in plan.runs:
         log.info("re-using the %d m results of %s", res_sc, writer.existing.name)
-        previous = stages.reuse(read_resolution(writer.existing, res_sc, offset=writer.offset), info)
+        existing = read_resolution(writer.existing, res_sc, offset=writer.offset)
+        previous = stages.reuse(existing if win is None else roi.crop(existing, win), info)
     else:
         previous = stages.process_base_resolution(product, settings, reader, res_sc, info)
-        writer.write_resolution(previous.result, aggregate_to_60=plan.aggregate_60 and res_sc == 20,
-                                b09_60m=previous.b09_60m)
+        b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
+        writer.write_resolution(full(previous.result), aggregate_to_60=plan.aggregate_60 and res_sc == 20,
+                                b09_60m=b09)
     info = previous.info
     if options.sc_only:
         return dataclasses.replace(info, ac_enabled=False)
     if 10 in plan.runs and previous.ac is not None:
         ten = stages.process_10m(product, settings, reader, previous)
-        writer.write_resolution(ten.result)
+        writer.write_resolution(full(ten.result))
         info = ten.info
     return info
 

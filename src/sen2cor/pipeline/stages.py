@@ -21,6 +21,7 @@ from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.pipeline import inputs as inp
+from sen2cor.pipeline.aux_inputs import AuxInputs, load_aux, merge_info
 from sen2cor.pipeline.resolution import classify_scene, timed
 
 log = logging.getLogger(__name__)
@@ -58,19 +59,28 @@ def process_base_resolution(
         valid |= v > 0
     if not valid.any():
         log.warning("the tile holds no valid pixel (black tile): writing an empty classification")
+    with timed(f"DEM/terrain/ESA-CCI {resolution} m", timings):
+        aux = load_aux(product, settings, resolution)
     with timed(f"scene classification {resolution} m", timings):
         scene = classify_scene(product, settings, data,
                                quality_mask=_quality_mask(product, settings, resolution),
-                               psd15=False)
+                               terrain=aux.sc_terrain(), esacci=aux.sc_esacci(), psd15=False)
     sc = scene.sc
-    info = dataclasses.replace(info, scene_percentages=scene.percentages)
+    info = merge_info(dataclasses.replace(info, scene_percentages=scene.percentages), aux, settings)
     result = ResolutionResult(resolution=resolution, scl=sc.scl, cloud_probability=sc.cloud_probability,
-                              snow_probability=sc.snow_probability)
+                              snow_probability=sc.snow_probability, dem=dem_output(settings, aux))
     if settings.options.sc_only:
         return RunOutcome(result, dataclasses.replace(info, ac_enabled=False), timings=timings)
     from sen2cor.pipeline.correction import correct
 
-    return correct(product, settings, reader, data, scene, info, timings)
+    return correct(product, settings, reader, data, scene, info, timings, aux=aux)
+
+
+def dem_output(settings: L2ASettings, aux: AuxInputs) -> NDArray[np.float32] | None:
+    """The DEM image of the product (``Generate_DEM_Output`` TRUE and a DEM available), else None."""
+    if not settings.user.generate_dem_output or aux.dem is None:
+        return None
+    return aux.dem.elevation
 
 
 def reuse(result: ResolutionResult, info: ProcessingInfo) -> RunOutcome:
