@@ -24,6 +24,7 @@ from typing import Final
 from lxml import etree
 
 from sen2cor.errors import ConfigError, MetadataError
+from sen2cor.io.xml import safe_parser
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +41,7 @@ because the 2.11 SNAP template writes ``TRUE``."""
 
 def _safe_parser() -> etree.XMLParser:
     """Return an lxml parser with every external-resource feature switched off."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return safe_parser(remove_comments=True, remove_pis=True)
 
 
 def parse_gipp(path: Path, expected_root: str) -> etree._Element:

@@ -24,6 +24,11 @@ _PARSER_OPTIONS = dict(
 )
 
 
+def safe_parser(**overrides: bool) -> etree.XMLParser:
+    """An lxml parser with entity resolution, DTD loading and network access off (``overrides`` adjust it)."""
+    return etree.XMLParser(**{**_PARSER_OPTIONS, **overrides})
+
+
 def parse_xml(path: Path) -> etree._Element:
     """Parse ``path`` safely and return its root element.
 
@@ -35,7 +40,7 @@ def parse_xml(path: Path) -> etree._Element:
     path = Path(path)
     if not path.is_file():
         raise MetadataError(f"{path}: file not found")
-    parser = etree.XMLParser(**_PARSER_OPTIONS)
+    parser = safe_parser()
     try:
         tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as exc:
