@@ -49,19 +49,24 @@ def block_mean(a: NDArray[np.floating], factor: int) -> NDArray[np.float32]:
 def resample(
     dn: NDArray[np.uint16], src_res: int, dst_res: int, dst_shape: tuple[int, int], band_id: str
 ) -> NDArray[np.float32]:
-    """Resample a DN image between resolutions as Sen2Cor does; no-data (0) is kept by nearest neighbour."""
+    """Resample a DN image between resolutions as Sen2Cor imports it (facts §5 item 2).
+
+    Down-sampling: block mean rounded to whole DN.  Up-sampling: bicubic (bilinear for B09/B10) spline on
+    pixel centres with mirrored borders, clipped to the input range and truncated to whole DN.  No-data (0)
+    is carried by nearest neighbour.
+    """
     if src_res == dst_res:
         return dn.astype(np.float32)
     nodata = dn == NODATA_DN
     if dst_res > src_res:
         f = dst_res // src_res
-        out = block_mean(dn, f)
+        out = np.floor(block_mean(dn, f) + np.float32(0.5))
         nd = nodata[::f, ::f][: out.shape[0], : out.shape[1]]
     else:
         f = src_res // dst_res
         order = 1 if band_id in BILINEAR_UPSAMPLED else 3
-        out = ndimage.zoom(dn.astype(np.float32), f, order=order, mode="nearest", grid_mode=True)
-        np.clip(out, 1.0, 65535.0, out=out)
+        up = ndimage.zoom(dn.astype(np.float64), f, order=order, mode="mirror", grid_mode=True)
+        out = np.floor(np.clip(up, float(dn.min()), float(dn.max()))).astype(np.float32)
         nd = np.repeat(np.repeat(nodata, f, axis=0), f, axis=1)
     out = _fit(out, dst_shape)
     nd = _fit(nd, dst_shape)

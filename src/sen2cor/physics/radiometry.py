@@ -33,7 +33,7 @@ def dn_to_toa(
     """
     v = dn.astype(np.float32) + np.float32(offset)
     np.maximum(v, 1.0, out=v)
-    v *= np.float32(1.0 / quantification)
+    v /= np.float32(quantification)  # divide (not multiply by 1e-4): bit-identical to Sen2Cor at DN edges
     v[dn == NODATA_DN] = 0.0
     return v
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from sen2cor.bands import BAND_IDS, band
 from sen2cor.config.settings import L2ASettings
 from sen2cor.io.aux import read_ecmwft
-from sen2cor.io.l1c_bands import BandReader, block_mean
+from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def load_toa(reader: BandReader, resolution: int) -> ResolutionInputs:
     toa = reader.toa_many(present, resolution)
     b08 = None
     if "B08" in reader.product.tile.band_files:
-        b08 = block_mean(reader.toa("B08", 10), resolution // 10)
+        b08 = reader.toa("B08", resolution)  # 2×2 / 6×6 block mean in whole DN, as Sen2Cor imports it
     return ResolutionInputs(resolution, toa, b08)
 
 
