@@ -136,7 +136,7 @@ def test_gipp_log_level_is_applied(pipeline: FakePipeline, product: Path, tmp_pa
             ["{tmp}/in/S2A_MSIL2A_20230101T101031_N0509_R022_T32UPC_20230101T121003.SAFE"],
             "is not a Level-1C product",
         ),
-        (["{tmp}/in"], "is not a Level-1C product"),
+        (["{tmp}"], "is not a Level-1C product"),  # holds no product ({tmp}/in would be a batch)
         (["{product}", "--GIP_L2A_SC", "nope.xml"], "--GIP_L2A_SC: GIPP file 'nope.xml' does not exist"),
         (["--mode", "process_tile", "--datastrip", "{tmp}"], "--mode process_tile requires --tile"),
     ],

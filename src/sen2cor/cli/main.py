@@ -6,7 +6,8 @@ The options, their names, help texts and defaults are those of Sen2Cor 2.11 (use
 * 0 — success (or ``-h`` / ``--version``);
 * 1 — any :class:`~sen2cor.errors.Sen2CorError` (bad option value, wrong input, bad GIPP, processing
   failure) or unexpected error: one line ``L2A_Process: error: <message>`` on stderr, a traceback only
-  with ``--debug``;
+  with ``--debug``; with several inputs (a batch, :mod:`sen2cor.pipeline.batch`): any tile failed — the
+  summary table on stdout names each tile's outcome and error;
 * 2 — the command line itself cannot be parsed (unknown option, missing argument, bad choice);
 * 130 — interrupted (Ctrl-C).
 
@@ -54,8 +55,8 @@ L1C_PRODUCT_NAME: Final[re.Pattern[str]] = re.compile(r"^S2[ABC]_MSIL1C_.+\.SAFE
 L1C_TILE_NAME: Final[re.Pattern[str]] = re.compile(r"^L1C_\w+$")
 """Tile folder inside ``GRANULE`` of a compact L1C product."""
 
-INPUT_NARGS: Final[None] = None
-"""``nargs`` of ``input_dir``; a single product for now (widen to ``"+"`` for several inputs)."""
+INPUT_NARGS: Final[str] = "+"
+"""``nargs`` of ``input_dir``: one product, or several products / folders of products (a batch)."""
 
 # (option, help) as printed by Sen2Cor 2.11 ``L2A_Process -h`` (manual §3.3.1); all default to None/False.
 _VALUE_OPTIONS: Final[tuple[tuple[str, str], ...]] = (
@@ -110,6 +111,16 @@ class _Parser(argparse.ArgumentParser):
         raise _ParserExitError(status)
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number >= 1")
+    return number
+
+
 def build_parser(with_input: bool = True) -> argparse.ArgumentParser:
     """Build the ``L2A_Process`` parser.
 
@@ -138,6 +149,19 @@ def build_parser(with_input: bool = True) -> argparse.ArgumentParser:
     for option, text in _GIPP_OPTIONS:
         parser.add_argument(option, help=text)
     parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="Several inputs: number of tiles processed at once in local worker processes "
+        "(default: min(CPUs, Nr_Threads, available memory / 2.5 GB))",
+    )
+    parser.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="Several inputs: process them as one task per tile on this existing Dask distributed "
+        "scheduler, e.g. tcp://host:8786 (the workers need the package and the shared storage)",
+    )
+    parser.add_argument(
         "--version",
         action="version",
         version=f"{PROG} (sen2cor {__version__}), compatible with Sen2Cor {PROCESSOR_VERSION}",
@@ -159,8 +183,9 @@ def _absolute(value: str | None) -> Path | None:
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """Turn parsed arguments into :class:`RunOptions` (paths made absolute, values validated)."""
+    inputs = getattr(args, "input_dir", None)
     return RunOptions(
-        input_dir=_absolute(getattr(args, "input_dir", None)),
+        input_dir=_absolute(inputs[0] if isinstance(inputs, list) else inputs),
         mode=args.mode,
         resolution=args.resolution,
         datastrip=_absolute(args.datastrip),
@@ -186,6 +211,48 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     )
 
 
+def is_l1c_name(path: Path) -> bool:
+    """``path`` is named like an L1C product folder or one of its ``GRANULE/L1C_*`` tile folders."""
+    if L1C_PRODUCT_NAME.match(path.name):
+        return True
+    return bool(
+        L1C_TILE_NAME.match(path.name)
+        and path.parent.name == "GRANULE"
+        and L1C_PRODUCT_NAME.match(path.parent.parent.name)
+    )
+
+
+def batch_inputs(paths: Sequence[Path]) -> list[Path] | None:
+    """The inputs of a batch, or ``None`` when ``paths`` is one product (or tile) to process on its own.
+
+    Several paths, or one folder that is not itself an L1C product, make a batch: each path is an L1C
+    product or tile folder, or a folder whose ``S2?_MSIL1C_*.SAFE`` sub-folders are taken (sorted by name).
+    Duplicates are dropped.
+
+    Raises
+    ------
+    ProductError
+        A path does not exist, or is neither an L1C product nor a folder holding any.
+    """
+    if len(paths) == 1 and (is_l1c_name(paths[0]) or not paths[0].is_dir()):
+        return None
+    inputs: list[Path] = []
+    for path in paths:
+        if is_l1c_name(path) or not path.is_dir():
+            check_input_dir(path)
+            found = [path]
+        else:
+            found = sorted(p for p in path.iterdir() if L1C_PRODUCT_NAME.match(p.name) and p.is_dir())
+            if not found:
+                raise ProductError(
+                    f"input_dir: '{path}' is not a Level-1C product and holds none; expected a folder "
+                    "named S2A/S2B/S2C_MSIL1C_*.SAFE, one of its GRANULE/L1C_* tile folders, "
+                    "or a folder of such products"
+                )
+        inputs.extend(p for p in found if p not in inputs)
+    return inputs
+
+
 def check_input_dir(path: Path) -> None:
     """Cheap check of the toolbox input: an existing L1C product folder or one of its tile folders.
 
@@ -200,13 +267,7 @@ def check_input_dir(path: Path) -> None:
         raise ProductError(f"input_dir: '{path}' does not exist")
     if not path.is_dir():
         raise ProductError(f"input_dir: '{path}' is not a directory")
-    if L1C_PRODUCT_NAME.match(path.name):
-        return
-    if (
-        L1C_TILE_NAME.match(path.name)
-        and path.parent.name == "GRANULE"
-        and L1C_PRODUCT_NAME.match(path.parent.parent.name)
-    ):
+    if is_l1c_name(path):
         return
     raise ProductError(
         f"input_dir: '{path}' is not a Level-1C product; expected a folder named S2A/S2B/S2C_MSIL1C_*.SAFE "
@@ -253,6 +314,37 @@ def _fail(message: str, debug: bool) -> int:
     return EXIT_FAILURE
 
 
+def _run_batch(args: argparse.Namespace, inputs: Sequence[Path], settings: L2ASettings) -> int:
+    """Process several inputs in parallel; print the summary table; 0 if every tile succeeded, else 1."""
+    from sen2cor.pipeline.batch import BatchProgress, exit_code, format_summary, run_batch
+
+    progress: BatchProgress | None = None
+    if sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
+        from sen2cor.cli.batch_display import TerminalProgress
+
+        progress = TerminalProgress(sys.stdout)
+    logger.info(
+        "%s started: sen2cor %s (Sen2Cor %s compatible), %d inputs",
+        PROG, __version__, PROCESSOR_VERSION, len(inputs),
+    )  # fmt: skip
+    start = time.perf_counter()
+    outcomes = run_batch(
+        inputs, settings, workers=args.workers, scheduler=args.dask_scheduler, progress=progress
+    )
+    wall = time.perf_counter() - start
+    logger.info("%s finished in %.1f s", PROG, wall)
+    if args.debug:
+        for outcome in outcomes:
+            if outcome.traceback:
+                sys.stderr.write(f"{outcome.label}: {outcome.traceback}")
+    sys.stdout.write(format_summary(outcomes, wall) + "\n")
+    sys.stdout.flush()
+    failed = [o.label for o in outcomes if not o.ok]
+    if failed:
+        _error_line(f"{PROG}: error: {len(failed)} of {len(outcomes)} tiles failed: {', '.join(failed)}")
+    return exit_code(outcomes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``L2A_Process`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -266,10 +358,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(args.debug)
     try:
         options = options_from_args(args)
-        _check_inputs(options)
+        given = getattr(args, "input_dir", None)
+        paths = [Path(os.path.abspath(os.path.expanduser(p))) for p in given or ()]
+        inputs = batch_inputs(paths) if paths else None
+        if inputs is None:
+            _check_inputs(options)
+        else:
+            options.check_required()
         configure_console("DEBUG" if debug else "INFO")
         settings = load_settings(options)
         set_level(settings.log_level)
+        if inputs is not None:
+            return _run_batch(args, inputs, settings)
         run = _pipeline_run()
         logger.info("%s started: sen2cor %s (Sen2Cor %s compatible)", PROG, __version__, PROCESSOR_VERSION)
         start = time.perf_counter()
