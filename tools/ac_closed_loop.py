@@ -29,13 +29,13 @@ import rasterio
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from sen2cor.ac.correct import correct_resolution  # noqa: E402
-from sen2cor.ac.forward import ForwardTerrain, column_wv_cm, simulate_toa  # noqa: E402
-from sen2cor.ac.parameters import AcParameters  # noqa: E402
-from sen2cor.ac.rt import index_of_visibility, visibility_of_index  # noqa: E402
-from sen2cor.ac.setup import TerrainInputs  # noqa: E402
-from sen2cor.physics import atm  # noqa: E402
-from sen2cor.physics.visibility import aot550_from_visibility  # noqa: E402
+from sen2cor.ac.correct import correct_resolution
+from sen2cor.ac.forward import ForwardTerrain, column_wv_cm, simulate_toa
+from sen2cor.ac.parameters import AcParameters
+from sen2cor.ac.rt import index_of_visibility, visibility_of_index
+from sen2cor.ac.setup import TerrainInputs
+from sen2cor.physics import atm
+from sen2cor.physics.visibility import aot550_from_visibility
 
 DATA = (REPO / ".." / "shared" / "data").resolve()
 LUTS = DATA / "sen2cor-2.8-luts"
@@ -106,12 +106,12 @@ def synthetic_hills(shape: tuple[int, int], pixel_m: float, sza: float, saa: flo
 
 
 SCENARIOS = {
-    "t29_flat_sza35_vis23_wv20": dict(data="t29", sza=35.0, vis_index=45, wv=2.0, elev=0.1),
-    "t29_flat_sza45_vis15_wv29_z03": dict(data="t29", sza=45.0, vis_index=68, wv=2.9, elev=0.3),
-    "t29_flat_sza55_vis10_wv10_z05": dict(data="t29", sza=55.0, vis_index=100, wv=1.0, elev=0.5),
-    "t29_hills_sza40_vis23_wv20": dict(data="t29", sza=40.0, vis_index=45, wv=2.0, elev=None, crop=slice(300, 900)),
-    "barbellino_2019_flat_z19": dict(data="barb", date="20190723", sza=28.0, vis_index=24, wv=1.0, elev=1.9),
-    "barbellino_2017_flat_z19": dict(data="barb", date="20170703", sza=27.0, vis_index=24, wv=1.0, elev=1.9),
+    "t29_flat_sza35_vis23_wv20": {"data": "t29", "sza": 35.0, "vis_index": 45, "wv": 2.0, "elev": 0.1},
+    "t29_flat_sza45_vis15_wv29_z03": {"data": "t29", "sza": 45.0, "vis_index": 68, "wv": 2.9, "elev": 0.3},
+    "t29_flat_sza55_vis10_wv10_z05": {"data": "t29", "sza": 55.0, "vis_index": 100, "wv": 1.0, "elev": 0.5},
+    "t29_hills_sza40_vis23_wv20": {"data": "t29", "sza": 40.0, "vis_index": 45, "wv": 2.0, "elev": None, "crop": slice(300, 900)},
+    "barbellino_2019_flat_z19": {"data": "barb", "date": "20190723", "sza": 28.0, "vis_index": 24, "wv": 1.0, "elev": 1.9},
+    "barbellino_2017_flat_z19": {"data": "barb", "date": "20170703", "sza": 27.0, "vis_index": 24, "wv": 1.0, "elev": 1.9},
 }
 
 
@@ -145,8 +145,8 @@ def run_scenario(name: str, cfg: dict) -> dict:
     wv_true = column_wv_cm(lut, cfg["wv"], mean_elev, "SUMMER") if elev is not None else None
     aot_true = float(np.mean(aot550_from_visibility(vis, elev if elev is not None else elev_arr)))
     params = AcParameters(altitude=elev if elev is not None else 0.1)
-    common = dict(resolution=resolution, lut=lut, solar_irradiance=E0_S2A, sun_zenith=sza, sun_azimuth=saa,
-                  view_zenith=vza, view_azimuth=vaa, elevation_km=elev_arr, terrain=terrain_in)
+    common = {"resolution": resolution, "lut": lut, "solar_irradiance": E0_S2A, "sun_zenith": sza, "sun_azimuth": saa,
+                  "view_zenith": vza, "view_azimuth": vaa, "elevation_km": elev_arr, "terrain": terrain_in}
     valid = scl > 1
     clear = valid & ~np.isin(scl, CLOUDS)
     out: dict = {"shape": list(shape), "truth": {"visibility_km": vis, "aot550": aot_true,
@@ -179,7 +179,8 @@ def run_scenario(name: str, cfg: dict) -> dict:
     out["retrieval_s"] = time.perf_counter() - t0
     out["retrieval"] = {
         "method": res2.info.aot_retrieval_method, "ddv_percent": res2.info.ddv_pixel_percentage,
-        "visibility_km": res2.info.final_visibility_km, "aot_mean": res2.info.mean_aot,
+        "visibility_km": res2.info.final_visibility_km,
+        "visibility_ddv_km": res2.info.visibility_from_ddv_km, "aot_mean": res2.info.mean_aot,
         "aot_error": res2.info.mean_aot - aot_true, "wv_mean_cm": res2.info.mean_wv_cm,
         "wv_error_cm": None if wv_true is None else res2.info.mean_wv_cm - wv_true,
         "index_true": int(index_of_visibility(vis)), "index_retrieved": res2.info.mean_visibility_index,

@@ -29,10 +29,10 @@ from scipy import ndimage
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from sen2cor.ac.correct import correct_resolution  # noqa: E402
-from sen2cor.ac.parameters import AcParameters  # noqa: E402
-from sen2cor.io.l1c import read_l1c  # noqa: E402
-from sen2cor.physics import atm  # noqa: E402
+from sen2cor.ac.correct import correct_resolution
+from sen2cor.ac.parameters import AcParameters
+from sen2cor.io.l1c import read_l1c
+from sen2cor.physics import atm
 
 DATA = (REPO / ".." / "shared" / "data").resolve()
 PARITY = DATA / "parity-a"

@@ -123,8 +123,8 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
         if not np.any(toa_c > 0):
             continue
         rad = radiance(toa_c, solar_irradiance, geom.cos_sza)
-        common = dict(terrain_refl=p.ac_terrain_refl_start, terrain_flux=t.terrain_iteration,
-                      floor=TERRAIN_FLUX_FLOOR, cap=p.ac_topo_corr_cutoff)
+        common = {"terrain_refl": p.ac_terrain_refl_start, "terrain_flux": t.terrain_iteration,
+                      "floor": TERRAIN_FLUX_FLOOR, "cap": p.ac_topo_corr_cutoff}
         if ctx.uses_wv_fit(bid):
             assert ctx.wv_fits is not None and ctx.wv_scaled is not None
             fits = ctx.wv_fits[k]

@@ -10,6 +10,7 @@ Only at 20 and 60 m (Sen2Cor manual §2.2.6).  WV_Threshold_Cirrus is not used (
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -28,6 +29,7 @@ from sen2cor.ac.constants import (
     CIRRUS_THRESHOLDS,
 )
 from sen2cor.bands import band as band_info
+from sen2cor.errors import FallbackWarning
 from sen2cor.sc.classes import SceneClass
 
 logger = logging.getLogger(__name__)
@@ -128,7 +130,9 @@ def transmittance_945(gamma: float, sza_deg: float) -> tuple[float, float]:
 def prepare_cirrus(toa: Mapping[str, F32], scl: npt.NDArray[np.uint8], sza_deg: float) -> CirrusCorrection | None:
     """ρ_cir, γ and T945 of the scene, or None without B10 (facts §7.8)."""
     if "B10" not in toa:
-        logger.warning("cirrus correction requested but B10 is missing: skipped")
+        msg = "Cirrus_Correction requested but B10 is missing: cirrus correction skipped"
+        logger.warning(msg)
+        warnings.warn(msg, FallbackWarning, stacklevel=2)
         return None
     rho = cirrus_reflectance(toa["B10"])
     valid = (scl > SceneClass.SATURATED_DEFECTIVE) & (toa["B10"] > 0)

@@ -27,7 +27,14 @@ from sen2cor.ac.brdf import brdf_factors
 from sen2cor.ac.constants import LUT_TOP_ELEVATION_KM, MAX_VISIBILITY_KM, WV_DEPENDENT_BANDS, WV_SCALE
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.result import AcInfo, AcResult
-from sen2cor.ac.rt import N_VIS_INDEX, elevation_class_km, rt_table, visibility_of_index, wv_fit_table, wv_range_index
+from sen2cor.ac.rt import (
+    N_VIS_INDEX,
+    elevation_class_km,
+    rt_table,
+    visibility_of_index,
+    wv_fit_table,
+    wv_range_index,
+)
 from sen2cor.ac.setup import TerrainInputs, cell_geometries, cell_grid, prepare_terrain, scene_geometry
 from sen2cor.ac.terrain_iter import terrain_iterated_band
 from sen2cor.ac.wv import retrieve_water_vapour
@@ -153,8 +160,8 @@ def correct_resolution(
     luts = _luts(lut, params)
     first = next(iter(luts.values()))
     season = (season or first.attrs.get("season", "SUMMER")).upper()
-    base_info = dict(season=season, ozone_du=float(ozone_du), ozone_source=ozone_source,
-                     aerosol_type=next(iter(luts)))
+    base_info = {"season": season, "ozone_du": float(ozone_du), "ozone_source": ozone_source,
+                 "aerosol_type": next(iter(luts))}
     toa = {band_info(b).id: np.asarray(v, dtype=np.float32) for b, v in toa.items()}
     valid = scl > SceneClass.SATURATED_DEFECTIVE
     missing = [b for b in REQUIRED_BANDS.get(resolution, REQUIRED_BANDS[20]) if b not in toa]
@@ -165,7 +172,7 @@ def correct_resolution(
                         **base_info)
     if resolution == 10 and previous is None:
         return _skipped(shape, resolution, "the 10 m run needs the 20 m result (facts §5 item 1)", **base_info)
-    sza_mean = float(np.mean(sun_zenith))
+    sza_mean = float(np.nanmean(sun_zenith))
     if sza_mean > 90.0:
         raise ProcessingError(f"mean solar zenith {sza_mean:.1f}° > 90°: the sun is below the horizon")
 
@@ -184,25 +191,14 @@ def correct_resolution(
 
     # ---------------------------------------------------------------- aerosol
     if previous is not None:
-        vis_index = _upsample_nearest(previous.vis_index, shape)
-        land = np.isin(scl, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
-        mean_index = (int(vis_index[land].mean() + 0.5) if land.any() else previous.info.mean_visibility_index)
-        aerosol_name = previous.info.aerosol_type.upper() if previous.info.aerosol_type.upper() in luts else next(
-            iter(luts))
-        pinfo = previous.info
-        aer = aot_mod.AerosolResult(vis_index, mean_index, min(float(visibility_of_index(mean_index)),
-                                                               MAX_VISIBILITY_KM),
-                                    pinfo.visibility_from_ddv_km, pinfo.start_visibility_km,
-                                    pinfo.aot_retrieval_method, aot_mod.ddv_mod.DdvSelection(
-                                        np.zeros(shape, bool), np.zeros(0, np.float32), pinfo.ddv_b12_threshold,
-                                        pinfo.ddv_pixel_percentage, pinfo.ddv_reflectance_range),
-                                    pinfo.blue_path_radiance_factor, pinfo.blue_path_radiance_factor_computed,
-                                    pinfo.aerosol_double_ratio)
+        aer = _aerosol_from_previous(previous, scl)
+        aerosol_name = previous.info.aerosol_type.upper()
+        aerosol_name = aerosol_name if aerosol_name in luts else next(iter(luts))
     else:
         results = {}
+        rad = {b: toa_to_radiance(toa[b], solar_irradiance[b], np.float32(scene.cos_sza))
+               for b in AEROSOL_RETRIEVAL_BANDS if b in toa}
         for name, table in luts.items():
-            rad = {b: toa_to_radiance(toa[b], solar_irradiance[b], np.float32(scene.cos_sza))
-                   for b in AEROSOL_RETRIEVAL_BANDS if b in toa}
             ctx = aot_mod.AerosolContext(toa, rad, scl, terrain_state, cells, geometries, scene, resolution, params,
                                          table, cirrus_correction=cirrus is not None)
             results[name] = aot_mod.retrieve_aerosol(ctx, cams_visibility_index)
@@ -313,6 +309,20 @@ def correct_resolution(
     logger.info("AC %d m: method %s, visibility %.2f km, mean AOT %.3f, mean WV %.3f cm", resolution, aer.method,
                 visibility, info.mean_aot, info.mean_wv_cm)
     return AcResult(boa, aot550, wv_cm, aer.vis_index, aer.ddv.mask, info, resolution)
+
+
+def _aerosol_from_previous(previous: AcResult, scl: npt.NDArray[np.uint8]) -> aot_mod.AerosolResult:
+    """The 20 m aerosol state up-sampled for the 10 m run; mean index over SCL 4/5 (facts §5 item 1)."""
+    vis_index = _upsample_nearest(previous.vis_index, scl.shape)
+    land = np.isin(scl, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
+    p = previous.info
+    mean_index = int(vis_index[land].mean() + 0.5) if land.any() else p.mean_visibility_index
+    ddv = aot_mod.ddv_mod.DdvSelection(np.zeros(scl.shape, bool), np.zeros(0, np.float32), p.ddv_b12_threshold,
+                                       p.ddv_pixel_percentage, p.ddv_reflectance_range)
+    visibility = min(float(visibility_of_index(mean_index)), MAX_VISIBILITY_KM)
+    return aot_mod.AerosolResult(vis_index, mean_index, visibility, p.visibility_from_ddv_km, p.start_visibility_km,
+                                 p.aot_retrieval_method, ddv, p.blue_path_radiance_factor,
+                                 p.blue_path_radiance_factor_computed, p.aerosol_double_ratio)
 
 
 def _choose_aerosol(results: Mapping[str, aot_mod.AerosolResult]) -> str:

@@ -32,7 +32,6 @@ from sen2cor.ac.constants import (
 )
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import N_VIS_INDEX, RtTable
-from sen2cor.ac.setup import Terrain
 from sen2cor.physics import visibility as vis_mod
 from sen2cor.sc.classes import SceneClass
 

@@ -50,7 +50,7 @@ def gaussian_smooth(a: npt.ArrayLike, sigma: float) -> F32:
         return arr.copy()
     if arr.size * taps * 2.0 <= EXACT_GAUSSIAN_MAX_WORK:
         return ndimage.gaussian_filter(arr, sigma, mode="reflect").astype(np.float32)
-    width = int(round(np.sqrt(12.0 * sigma * sigma / BOX_PASSES + 1.0)))
+    width = round(np.sqrt(12.0 * sigma * sigma / BOX_PASSES + 1.0))
     width += 1 - width % 2
     out = arr
     for _ in range(BOX_PASSES):

@@ -28,9 +28,9 @@ def _rho(l, lp, e0t, edift, tsun, cb, v, b, cos_sza, rho_ter, terrain_flux, floo
         glob = e0t * cos_sza
         ft = (glob + edift) * (1.0 - v) * rho_ter
         fmin = floor * glob
-        flux += ft if ft > fmin else fmin
+        flux += max(fmin, ft)
     r = np.pi * (l - lp) / flux
-    return r if r < cap else cap
+    return min(cap, r)
 
 
 @numba.njit(parallel=True, cache=True)

@@ -26,6 +26,8 @@ AEROSOL_TYPES: Final[tuple[str, ...]] = ("RURAL", "MARITIME", "AUTO")
 MID_LATITUDES: Final[tuple[str, ...]] = ("SUMMER", "WINTER", "AUTO")
 """Allowed ``Mid_Latitude`` values (facts §2.1)."""
 
+_MISSING = object()
+
 BRDF_CODES: Final[tuple[int, ...]] = (0, 1, 2, 11, 12, 21, 22)
 """``BRDF_Correction`` codes of the 2.11 XSD (legacy 3–10 are remapped, facts §7.9)."""
 
@@ -129,6 +131,26 @@ class AcParameters:
     def gipp_names(cls) -> dict[str, str]:
         """GIPP element name → field name (for building the object from parsed GIPPs)."""
         return {f.metadata["gipp"]: f.name for f in fields(cls)}
+
+    @classmethod
+    def from_gipps(cls, user: object, cal: object | None = None) -> AcParameters:
+        """Build from the parsed user GIPP and CAL_AC GIPP objects of :mod:`sen2cor.config` (duck-typed).
+
+        Each field is looked up by name on ``user`` (also with a unit suffix ``_km``/``_m``/``_cm``, e.g.
+        ``visibility_km``), then on ``cal`` and ``cal.parameters``; missing ones keep their default.
+        """
+        sources = [user, cal, getattr(cal, "parameters", None)]
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            for src in sources:
+                if src is None:
+                    continue
+                hit = next((getattr(src, n) for n in (f.name, f.name + "_km", f.name + "_m", f.name + "_cm")
+                            if hasattr(src, n)), _MISSING)
+                if hit is not _MISSING:
+                    values[f.name] = hit
+                    break
+        return cls(**values)
 
     @property
     def brdf_code(self) -> int:

@@ -114,8 +114,8 @@ def cell_geometries(
     saa = np.asarray(sun_azimuth, dtype=np.float64)
     out = []
     for c in cells:
-        z = float(sza[c.rows, c.cols].mean()) if sza.ndim == 2 else float(sza)
-        a = float(saa[c.rows, c.cols].mean()) if saa.ndim == 2 else float(saa)
+        z = float(np.nanmean(sza[c.rows, c.cols])) if sza.ndim == 2 else float(sza)
+        a = float(np.nanmean(saa[c.rows, c.cols])) if saa.ndim == 2 else float(saa)
         out.append(Geometry(min(z, MAX_SOLAR_ZENITH_DEG), a, abs(float(view_zenith)), float(view_azimuth)))
     return out
 
@@ -123,8 +123,8 @@ def cell_geometries(
 def scene_geometry(sun_zenith: npt.ArrayLike, sun_azimuth: npt.ArrayLike, view_zenith: float,
                    view_azimuth: float) -> Geometry:
     """Tile-mean geometry (SZA clipped to 70°): Sen2Cor's scene-centre / radiance-conversion geometry."""
-    z = float(np.mean(sun_zenith))
-    a = float(np.mean(sun_azimuth))
+    z = float(np.nanmean(sun_zenith))
+    a = float(np.nanmean(sun_azimuth))
     return Geometry(min(z, MAX_SOLAR_ZENITH_DEG), a, abs(float(view_zenith)), float(view_azimuth))
 
 
@@ -265,6 +265,8 @@ def prepare_terrain(
     Terrain
     """
     sza = np.minimum(np.broadcast_to(np.asarray(sun_zenith, dtype=np.float32), shape), MAX_SOLAR_ZENITH_DEG)
+    if np.isnan(sza).any():
+        sza = np.where(np.isnan(sza), np.float32(np.nanmean(sza)), sza)
     if elevation_km is None:
         return _flat_terrain(shape, sza, params.altitude)
     valid = scl > SceneClass.SATURATED_DEFECTIVE
