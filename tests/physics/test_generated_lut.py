@@ -7,13 +7,13 @@ import pytest
 
 from sen2cor.physics import generated_lut as gl
 from sen2cor.physics.sixs import scattering, spectral
-from sen2cor.physics.sixs.aerosol import SIXS_WAVELENGTHS_UM
+from sen2cor.physics.sixs.scattering import SCATTERING_WAVELENGTHS_UM as SIXS_WAVELENGTHS_UM
 
 AOT = (0.1, 0.5)
 SZA = (0.0, 10.0, 20.0, 40.0, 70.0)
 Z = (0.0, 1.0)
 RAA = (0.0, 90.0, 180.0)
-WL_OFF = (0.412, 0.55, 0.86, 2.25)
+WL_OFF = (0.4125, 0.55, 0.86, 2.25)
 K_O3 = 0.05  # Beer coefficient per cm-atm (uniform over the spectrum, synthetic)
 
 
@@ -88,3 +88,15 @@ def test_missing_file_and_bad_model(tmp_path):
     p = _ingredients(tmp_path / "ing.npz")
     with pytest.raises(ConfigError, match="MARITIME"):
         gl.load_6s_lut("S2A", "MARITIME", "SUMMER", None, path=p)
+
+
+def test_rescale_to_l1c_solar_irradiance(tmp_path):
+    p = _ingredients(tmp_path / "ing.npz", tau=0.1)
+    base = gl.load_6s_lut("S2B", "RURAL", "SUMMER", None, path=p)
+    scaled = gl.load_6s_lut("S2B", "RURAL", "SUMMER", None, path=p, band_e0={"B03": 180.0})
+    i = base.band_index("B03")
+    factor = 180.0 / 150.0
+    np.testing.assert_allclose(scaled.lp[i], base.lp[i] * factor, rtol=1e-6)
+    np.testing.assert_allclose(scaled.fluxes[i, ..., :2], base.fluxes[i, ..., :2] * factor, rtol=1e-6)
+    np.testing.assert_array_equal(scaled.fluxes[i, ..., 2:], base.fluxes[i, ..., 2:])
+    np.testing.assert_array_equal(scaled.lp[i + 1], base.lp[i + 1])

@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("model", choices=("RURAL", "MARITIME"))
     ap.add_argument("--lib", type=Path, default=ROOT / "../shared/data/sen2cor-2.8-luts")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--s-weight", type=float, default=0.3,
+                    help="weight of the spherical-albedo residuals relative to the path-radiance ones")
+    ap.add_argument("--start", type=Path, default=None,
+                    help="file with a previous 'NAME = TabulatedAerosol(...)' result: refit only --wl-min and up")
+    ap.add_argument("--wl-min", type=float, default=0.0)
     args = ap.parse_args(argv)
     lut = atm.load_sen2cor_lut(args.lib, "S2A", 20, "SUMMER", 331.0, args.model, wv_cm=[0.4])
     wl_b = np.array([band(b).wavelength_um for b in BANDS])
@@ -86,14 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     aots = {v: float(np.interp(sea_level_aot550(v), lut.aot, a6s)) for v in (120.0,) + VIS}
     ssa = np.full(wl6.size, 0.93)
     asym = np.full(wl6.size, 0.7)
+    back = np.zeros(wl6.size)
+    if args.start is not None:
+        prev = eval(args.start.read_text().split("=", 1)[1], {"TabulatedAerosol": TabulatedAerosol})  # noqa: S307
+        ssa, asym = np.array(prev.ssa), np.array(prev.asymmetry)
+        back = np.broadcast_to(np.asarray(prev.backscatter, dtype=np.float64), (wl6.size,)).copy()
     ex = ThreadPoolExecutor(args.threads)
 
     def residuals(k: int, p: np.ndarray) -> np.ndarray:
-        w, g = 1 / (1 + np.exp(-p[0])), np.tanh(p[1])
-        s2 = ssa.copy()
-        g2 = asym.copy()
-        s2[k], g2[k] = w, g
-        mie = TabulatedAerosol(args.model, tuple(ext), tuple(s2), tuple(g2)).write(work)
+        w, g, b = 1 / (1 + np.exp(-p[0])), np.tanh(p[1]), 0.3 / (1 + np.exp(-p[2]))
+        g = min(g, 0.95 * (1 - b) - 0.5 * b)  # forward lobe asymmetry stays below 0.95
+        s2, g2, b2 = ssa.copy(), asym.copy(), back.copy()
+        s2[k], g2[k], b2[k] = w, g, b
+        mie = TabulatedAerosol(args.model, tuple(ext), tuple(s2), tuple(g2), backscatter=tuple(b2)).write(work)
         cases = [(v, s) for v in (120.0,) + VIS for s in SZAS]
         res = dict(zip(cases, ex.map(lambda c: parse_mono(run_sixs(SixsCase(0.0, c[1], 0.0, 0.0, wl6[k], mie, aots[c[0]]))), cases)))
         out = []
@@ -103,25 +113,33 @@ def main(argv: list[str] | None = None) -> int:
                 target = np.interp(lk, lb, np.log(t_rho[(v, s)]))
                 out.append(np.log(res[(v, s)].rho_path / res[(120.0, s)].rho_path) - target)
             target = np.interp(lk, lb, np.log(t_s[v]))
-            out.append(np.log(res[(v, 40.0)].spherical_albedo / res[(120.0, 40.0)].spherical_albedo) - target)
+            out.append(args.s_weight * (np.log(res[(v, 40.0)].spherical_albedo
+                                               / res[(120.0, 40.0)].spherical_albedo) - target))
         return np.array(out)
 
     fit_k = [k for k, w in enumerate(wl6) if 0.41 <= w <= 2.3]
     for k in fit_k:
-        r = minimize(lambda p: float(np.sum(residuals(k, p) ** 2)),
-                     np.array([np.log(ssa[k] / (1 - ssa[k])), np.arctanh(asym[k])]),
-                     method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 80})
-        ssa[k], asym[k] = 1 / (1 + np.exp(-r.x[0])), np.tanh(r.x[1])
+        if wl6[k] < args.wl_min:
+            continue
+        p0 = np.array([np.log(min(ssa[k], 0.995) / (1 - min(ssa[k], 0.995))), np.arctanh(min(asym[k], 0.9)),
+                       np.log((back[k] + 0.02) / (0.3 - back[k] - 0.02))])
+        r = minimize(lambda p: float(np.sum(residuals(k, p) ** 2)), p0,
+                     method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 120})
+        ssa[k], asym[k], back[k] = 1 / (1 + np.exp(-r.x[0])), np.tanh(r.x[1]), 0.3 / (1 + np.exp(-r.x[2]))
+        asym[k] = min(asym[k], 0.95 * (1 - back[k]) - 0.5 * back[k])
         rr = residuals(k, r.x)
-        print(f"# {wl6[k]:.3f} um: ssa {ssa[k]:.4f} g {asym[k]:.4f} residual rms {np.sqrt(np.mean(rr**2)):.4f} "
-              f"max {np.abs(rr).max():.4f}", flush=True)
-        if k + 1 < wl6.size:
-            ssa[k + 1], asym[k + 1] = ssa[k], asym[k]
+        print(f"# {wl6[k]:.3f} um: ssa {ssa[k]:.4f} g {asym[k]:.4f} back {back[k]:.4f} residual rms "
+              f"{np.sqrt(np.mean(rr**2)):.4f} max {np.abs(rr).max():.4f} ({np.round(rr, 3).tolist()})", flush=True)
+        if k + 1 < wl6.size and wl6[k + 1] >= args.wl_min:
+            ssa[k + 1], asym[k + 1], back[k + 1] = ssa[k], asym[k], back[k]
     lo, hi = fit_k[0], fit_k[-1]
-    ssa[:lo], asym[:lo] = ssa[lo], asym[lo]
-    ssa[hi + 1:], asym[hi + 1:] = ssa[hi], asym[hi]
-    model = TabulatedAerosol(args.model, tuple(np.round(ext, 5)), tuple(np.round(ssa, 5)), tuple(np.round(asym, 5)),
-                             aot_nodes=tuple(np.round(lut.aot, 5)), aot_scale=tuple(np.round(scale, 5)))
+    ssa[:lo], asym[:lo], back[:lo] = ssa[lo], asym[lo], back[lo]
+    ssa[hi + 1:], asym[hi + 1:], back[hi + 1:] = ssa[hi], asym[hi], back[hi]
+    model = TabulatedAerosol(args.model, tuple(float(x) for x in np.round(ext, 5)),
+                             tuple(float(x) for x in np.round(ssa, 5)), tuple(float(x) for x in np.round(asym, 5)),
+                             backscatter=tuple(float(x) for x in np.round(back, 5)),
+                             aot_nodes=tuple(float(x) for x in np.round(lut.aot, 5)),
+                             aot_scale=tuple(float(x) for x in np.round(scale, 5)))
     print(f"{args.model} = {model!r}")
     return 0
 

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from sen2cor.physics.sixs import aerosol_models, gas, scattering
-from sen2cor.physics.sixs.aerosol import SIXS_WAVELENGTHS_UM
 from sen2cor.physics.sixs.runner import SIXS_VERSION, sixs_executable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +39,7 @@ def model_hash(model: object) -> str:
 def grid_arrays(grid: scattering.GridSpec) -> dict[str, np.ndarray]:
     return {"aot": np.array(grid.aot), "sza_deg": np.array(grid.sza_deg), "elevation_km": np.array(grid.elevation_km),
             "raa_deg": np.array(grid.raa_deg), "vza_off_deg": np.array(grid.vza_off_deg),
-            "wl_ref": np.array(SIXS_WAVELENGTHS_UM), "wl_off": np.array(grid.off_wavelengths_um)}
+            "wl_ref": np.array(scattering.SCATTERING_WAVELENGTHS_UM), "wl_off": np.array(grid.off_wavelengths_um)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunks", type=Path, default=ROOT / "tools/luts/chunks")
     ap.add_argument("--work", type=Path, default=ROOT / ".luts-work")
     ap.add_argument("--out", type=Path, default=ROOT / "src/sen2cor/data/s2_rt_6s.npz")
+    ap.add_argument("--assemble-only", action="store_true", help="run no 6S, only assemble from the chunks")
     ap.add_argument("--partial", type=Path, default=None,
                     help="also write an ingredient file restricted to the complete elevations (for lut-report)")
     args = ap.parse_args(argv)
@@ -59,28 +59,30 @@ def main(argv: list[str] | None = None) -> int:
     args.chunks.mkdir(parents=True, exist_ok=True)
     models = [aerosol_models.MODELS[m.strip().upper()] for m in args.models.split(",")]
     gas_file = args.chunks / "gas.npz"
-    if not gas_file.is_file():
+    if not gas_file.is_file() and not args.assemble_only:
         t0 = time.time()
         g = gas.compute_gas_tables(grid.elevation_km)
         scattering.save_npz_deterministic(gas_file, {k: np.asarray(v) for k, v in g.__dict__.items()})
         print(f"gas tables: {time.time() - t0:.0f} s -> {gas_file}", flush=True)
     done_new = 0
+    total = len(grid.aot) * len(grid.elevation_km)
+    mies = {m.name: m.write(args.work) for m in models}
+    todo = []
     for model in models:
-        mie = model.write(args.work)
-        h = model_hash(model)
-        todo = list(scattering.pending_chunks(model, grid, args.chunks))
-        total = len(grid.aot) * len(grid.elevation_km)
-        print(f"{model.name}: {total - len(todo)}/{total} chunks present", flush=True)
-        for ia, iz in todo:
-            if args.max_chunks and done_new >= args.max_chunks:
-                break
-            t0 = time.time()
-            arr = scattering.run_chunk(model, mie, grid, ia, iz, workers=args.workers)
-            arr["model_hash"] = np.array(h)
-            arr.update({f"grid_{k}": v for k, v in grid_arrays(grid).items()})
-            scattering.save_npz_deterministic(args.chunks / scattering.chunk_name(model, ia, iz), arr)
-            done_new += 1
-            print(f"  {scattering.chunk_name(model, ia, iz)}: {time.time() - t0:.0f} s", flush=True)
+        pending = list(scattering.pending_chunks(model, grid, args.chunks))
+        print(f"{model.name}: {total - len(pending)}/{total} chunks present", flush=True)
+        todo += [(iz, k, ia) for ia, iz in pending for k in [models.index(model)]]
+    for iz, k, ia in sorted(todo):  # low elevations first, all models, all AOT
+        model = models[k]
+        if args.assemble_only or (args.max_chunks and done_new >= args.max_chunks):
+            break
+        t0 = time.time()
+        arr = scattering.run_chunk(model, mies[model.name], grid, ia, iz, workers=args.workers)
+        arr["model_hash"] = np.array(model_hash(model))
+        arr.update({f"grid_{key}": v for key, v in grid_arrays(grid).items()})
+        scattering.save_npz_deterministic(args.chunks / scattering.chunk_name(model, ia, iz), arr)
+        done_new += 1
+        print(f"  {scattering.chunk_name(model, ia, iz)}: {time.time() - t0:.0f} s", flush=True)
     status = assemble(models, grid, args.chunks, args.out)
     if args.partial is not None and not status["written"]:
         status["partial"] = assemble(models, grid, args.chunks, args.partial, partial=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -54,6 +55,9 @@ WV_NODES_CM: Final[tuple[float, ...]] = (0.2, 0.4, 0.8, 1.0, 1.1, 2.0, 2.9, 4.0,
 W_TO_MW_CM2: Final[float] = 0.1
 """W m-2 → mW cm-2."""
 
+SZA_REFINE_STEP_DEG: Final[float] = 2.5
+"""Default SZA step after cubic resampling of the 10° 6S nodes (issue 4 finding: cubic in SZA)."""
+
 
 def default_path() -> Path:
     """Location of the shipped ingredient file."""
@@ -76,6 +80,8 @@ def load_6s_lut(
     ozone_du: float | None,
     wv_cm: tuple[float, ...] | None = None,
     path: str | Path | None = None,
+    band_e0: dict[str, float] | None = None,
+    sza_step_deg: float | None = SZA_REFINE_STEP_DEG,
 ) -> AtmosphericLut:
     """Assemble our 6S tables for one platform, aerosol model, season and ozone column.
 
@@ -93,6 +99,14 @@ def load_6s_lut(
         WV nodes instead of the season's.
     path : str or Path, optional
         Ingredient file; default the shipped one.
+    band_e0 : dict of str to float, optional
+        Band solar irradiance (mW cm-2 µm-1, i.e. L1C ``SOLAR_IRRADIANCE`` / 10) to which the
+        radiance terms (Lp, E0t, Edift) are rescaled, so that the tables and the TOA radiance the
+        correction derives from L1C reflectance (facts §3) share one solar spectrum.  Default: 6S's
+        spectrum (band values in ``attrs["e0_band_mw_cm2_um"]``).
+    sza_step_deg : float or None
+        Resample the SZA axis with a cubic spline to this step (the functions curve most in SZA;
+        the multilinear kernel is then accurate between the fine nodes); None keeps the 6S nodes.
 
     Returns
     -------
@@ -110,9 +124,23 @@ def load_6s_lut(
         ozone_du = float(sel.OZONE_LETTERS[s][sel.STANDARD_OZONE_LETTER[s]])
     wv = tuple(sel.WV_TABLES_CM[s]) if wv_cm is None else tuple(sorted(wv_cm))
     srf = response_table(platform.upper())
-    return _assemble(ing, attrs, im, srf.response, srf.bands, wv, ozone_du / 1000.0, sel.BASE_WV_CM[s],
-                     {"platform": platform.upper(), "season": s, "aerosol": aerosol.upper(),
-                      "ozone_du": f"{ozone_du:g}"})
+    lut = _assemble(ing, attrs, im, srf.response, srf.bands, wv, ozone_du / 1000.0, sel.BASE_WV_CM[s],
+                    {"platform": platform.upper(), "season": s, "aerosol": aerosol.upper(),
+                     "ozone_du": f"{ozone_du:g}"})
+    if band_e0:
+        own = np.array(json.loads(lut.attrs["e0_band_mw_cm2_um"]))
+        factor = np.ones(len(lut.bands))
+        for bid, val in band_e0.items():
+            i = lut.band_index(bid)
+            factor[i] = float(val) / own[i]
+        lp = (lut.lp * factor[:, None, None, None, None, None, None]).astype(np.float32)
+        fl = lut.fluxes.copy()
+        fl[..., :2] *= factor[:, None, None, None, None, None, None].astype(np.float32)
+        attrs_new = dict(lut.attrs, e0_band_mw_cm2_um=json.dumps([round(float(v), 4) for v in own * factor]))
+        lut = replace(lut, lp=lp, fluxes=fl, attrs=attrs_new)
+    if sza_step_deg:
+        lut = lut.refine_axis("sza", np.arange(0.0, lut.sza_deg[-1] + 1e-9, sza_step_deg))
+    return lut
 
 
 def _gas(ing: dict[str, np.ndarray], which: str, iz: int, x: F64) -> F64:

@@ -4,11 +4,13 @@ Quick guide for the atmospheric correction
 ------------------------------------------
 Get a table::
 
-    from sen2cor.physics import atm, lut, lut_selection as sel
+    from sen2cor.physics import atm, generated_lut, lut_selection as sel
     season = sel.resolve_season("AUTO", latitude_deg=45.2, day_of_year=200)      # "SUMMER"
     table = atm.load_sen2cor_lut(lib_dir, platform="S2A", resolution=20, season=season,
                                  ozone_du=331.0, aerosol="RURAL")                  # all WV files
-    # or our own tables (same class):  table = lut.load_npz(path, platform="S2A", ...)
+    # or our own 6S tables (same class, S2A/S2B/S2C, any ozone):
+    # table = generated_lut.load_6s_lut("S2A", "RURAL", season, ozone_du=331.0,
+    #                                   band_e0={b: e0_l1c[b] / 10 for b in e0_l1c})
 
 Evaluate it (every geometry/state argument is a scalar or an array; arrays broadcast together)::
 

@@ -180,8 +180,8 @@ class TabulatedAerosol:
     """Single-scattering albedo at the 20 wavelengths."""
     asymmetry: tuple[float, ...]
     """Asymmetry parameter at the 20 wavelengths."""
-    backscatter: float = 0.0
-    """Weight b of the backward HG lobe."""
+    backscatter: float | tuple[float, ...] = 0.0
+    """Weight b of the backward HG lobe (one value, or one per 6S wavelength)."""
     backscatter_g: float = 0.5
     """Asymmetry g_b of the backward lobe."""
     aot_nodes: tuple[float, ...] = (0.0, 2.0)
@@ -195,7 +195,7 @@ class TabulatedAerosol:
     def phase_function(self) -> np.ndarray:
         """(83, 20) phase function, normalised to a sphere average of 1."""
         mu = np.cos(np.deg2rad(np.asarray(PHASE_ANGLES_DEG)))[:, None]
-        b = self.backscatter
+        b = np.broadcast_to(np.asarray(self.backscatter, dtype=np.float64), (len(SIXS_WAVELENGTHS_UM),))[None, :]
         g = np.asarray(self.asymmetry)[None, :]
         gf = (g + b * self.backscatter_g) / (1.0 - b)
 
