@@ -92,11 +92,24 @@ def test_missing_file_and_bad_model(tmp_path):
 
 def test_rescale_to_l1c_solar_irradiance(tmp_path):
     p = _ingredients(tmp_path / "ing.npz", tau=0.1)
-    base = gl.load_6s_lut("S2B", "RURAL", "SUMMER", None, path=p)
-    scaled = gl.load_6s_lut("S2B", "RURAL", "SUMMER", None, path=p, band_e0={"B03": 180.0})
+    base = gl.load_6s_lut("S2B", "RURAL", "SUMMER", None, path=p, sza_step_deg=None, aot_subdivisions=1)
+    scaled = gl.load_6s_lut("S2B", "RURAL", "SUMMER", None, path=p, band_e0={"B03": 180.0}, sza_step_deg=None,
+                            aot_subdivisions=1)
     i = base.band_index("B03")
     factor = 180.0 / 150.0
     np.testing.assert_allclose(scaled.lp[i], base.lp[i] * factor, rtol=1e-6)
     np.testing.assert_allclose(scaled.fluxes[i, ..., :2], base.fluxes[i, ..., :2] * factor, rtol=1e-6)
     np.testing.assert_array_equal(scaled.fluxes[i, ..., 2:], base.fluxes[i, ..., 2:])
     np.testing.assert_array_equal(scaled.lp[i + 1], base.lp[i + 1])
+
+
+def test_sza_refinement_is_exact_for_the_direct_beam(tmp_path):
+    tau = 0.8
+    p = _ingredients(tmp_path / "ing.npz", tau=tau)
+    lut = gl.load_6s_lut("S2A", "RURAL", "SUMMER", 331, path=p)  # default cubic refinement
+    assert lut.sza_deg.size > len(SZA) and 65.0 in lut.sza_deg
+    for sza in (65.0, 67.3, 55.5):
+        mu = np.cos(np.deg2rad(sza))
+        f = lut.interpolate("B8A", sza_deg=sza, vza_deg=0, raa_deg=0, elevation_km=0, aot550=0.2)
+        expect = 150.0 * np.exp(-tau / mu) * np.exp(-0.5 * tau) * np.exp(-K_O3 * 0.331 * (1 / mu + 1))
+        assert float(f.e0t[0]) == pytest.approx(expect, rel=2e-3)  # 1° nodes above 50°, linear in between

@@ -83,6 +83,26 @@ STAGE_LINE: Final[re.Pattern[str]] = re.compile(
 WROTE_LINE: Final[re.Pattern[str]] = re.compile(
     r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) INFO: wrote (\d+) images at (\d+) m")
 ANY_LINE: Final[re.Pattern[str]] = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) ")
+SHARED_LUTS: Final[Path] = build_product.SHARED_DATA / "sen2cor-2.8-luts"
+"""Sen2Cor 2.8 LUTs (S2A subset) usable as a reference in benchmarks, never shipped (their SOURCE.md)."""
+
+
+def choose_luts() -> str:
+    """Which radiative-transfer tables the run will use; sets ``$SEN2COR_LUT_DIR`` as ``make demo`` does.
+
+    The package's generated 6S tables (``make luts``) or an explicit ``$SEN2COR_LUT_DIR`` win; otherwise the
+    Sen2Cor 2.8 tables of ``../shared/data`` are used when present.
+    """
+    from sen2cor.physics import generated_lut
+
+    if os.environ.get("SEN2COR_LUT_DIR"):
+        return f"$SEN2COR_LUT_DIR={os.environ['SEN2COR_LUT_DIR']}"
+    if generated_lut.default_path().is_file():
+        return f"generated 6S tables {generated_lut.default_path()}"
+    if SHARED_LUTS.is_dir():
+        os.environ["SEN2COR_LUT_DIR"] = str(SHARED_LUTS.resolve())
+        return f"Sen2Cor 2.8 tables of ../shared/data ($SEN2COR_LUT_DIR={os.environ['SEN2COR_LUT_DIR']})"
+    return "none found (the atmospheric correction will fail: run 'make luts')"
 
 
 # ----------------------------------------------------------------------------------------------- sampling
@@ -327,9 +347,15 @@ def report(r: RunResult, floor: codec_floor.Floor | None, decode_load: list[floa
             per = ", ".join(f"{res} m {d['files']:.0f}× {d['MB']:.0f} MB {d['seconds']:.1f} s "
                             f"{d['MB_per_s']:.1f} MB/s" for res, d in floor.per_resolution(which).items())
             lines.append(f"  {which}: {per}")
-        if floor.total_s > 0:
+        if floor.total_s > 0 and r.exit_code == 0:
             lines.append(f"wall / codec floor = {r.wall_s / floor.total_s:.2f} (target JP2 ≤ 1.2); "
                          f"non-codec time {r.wall_s - floor.total_s:.1f} s")
+    if r.exit_code != 0:
+        tail = Path(r.log).read_text(errors="replace").splitlines()[-5:]
+        lines.append("run FAILED: the times above cover only the stages before the failure; no ratios. Log tail:")
+        lines += [f"  {t}" for t in tail]
+        lines.append(f"log: {r.log}")
+        return lines
     ref = SEN2COR_33.get(r.mode)
     if ref is not None:
         txt = (f"vs Sen2Cor 3.3 ({_mmss(ref.wall_s)}, {ref.peak_kib * 1024 / 1e9:.2f} GB): "
@@ -346,10 +372,6 @@ def report(r: RunResult, floor: codec_floor.Floor | None, decode_load: list[floa
         lines += [f"  {p:5.1f} %  {name}" for name, p in r.profile_top["self"]]
         lines.append("py-spy top functions (inclusive %, package/numpy/scipy/rasterio):")
         lines += [f"  {p:5.1f} %  {name}" for name, p in r.profile_top["inclusive"]]
-    if r.exit_code != 0:
-        tail = Path(r.log).read_text(errors="replace").splitlines()[-5:]
-        lines.append("run FAILED; log tail:")
-        lines += [f"  {t}" for t in tail]
     lines.append(f"log: {r.log}")
     return lines
 
@@ -372,9 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"building the benchmark product in {args.bench_dir} (once)", flush=True)  # noqa: T201
         l1c = build_product.build(args.bench_dir, threads=2)
     info = machine()
+    info["luts"] = choose_luts()
     print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB; load {info['load_avg']}; "  # noqa: T201
           f"nice {info['nice']}; GDAL {info['gdal']}, OpenJPEG {info['openjpeg']}, Python {info['python']}")
-    print(f"product: {l1c}", flush=True)  # noqa: T201
+    print(f"product: {l1c}\nLUTs: {info['luts']}", flush=True)  # noqa: T201
 
     results_dir = args.bench_dir / "results"
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,10 @@ Data: ESA Sen2Cor 2.8 tables, S2A, mid-latitude summer, 331 DU, wv04, 0 km (read
    band shape, normalised at 550 nm, is interpolated log-log to 6S's 20 wavelengths.
 2. AOT calibration: 6S AOT550 at each Sen2Cor visibility node = the fitted differences plus the
    120 km level from the B8A direct transmittance (6S Rayleigh optical depth and gas removed).
-3. Per 6S wavelength: single-scattering albedo and Henyey-Greenstein asymmetry fitted (Nelder-Mead)
-   to the ESA ratios V / 120 km of the nadir path radiance at SZA 10°, 40°, 70° and of the spherical
-   albedo, for V = 23, 10, 5 km (ratios cancel gas absorption); band values interpolated in ln λ.
+3. Per 6S wavelength: single-scattering albedo, asymmetry and backward-lobe weight of a two-term
+   Henyey-Greenstein phase function fitted (Nelder-Mead) to the ESA ratios V / 120 km of the nadir
+   path radiance at SZA 10°, 40°, 70°, of the diffuse transmittance Tdif and (weight --s-weight) of the
+   spherical albedo, for V = 23, 10, 5 km (ratios cancel gas absorption); band values interpolated in ln λ.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ref = {s: lut.interpolate(BANDS, sza_deg=s, visibility_km=120, **kw) for s in SZAS}
     t_rho = {(v, s): lut.interpolate(BANDS, sza_deg=s, visibility_km=v, **kw).lp / ref[s].lp for v in VIS for s in SZAS}
     t_s = {v: lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).s / ref[40].s for v in VIS}
+    t_dif = {v: lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).tdif / ref[40].tdif for v in VIS}
     work = Path(tempfile.mkdtemp(prefix="fit_aerosol_"))
     aots = {v: float(np.interp(sea_level_aot550(v), lut.aot, a6s)) for v in (120.0,) + VIS}
     ssa = np.full(wl6.size, 0.93)
@@ -97,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         ssa, asym = np.array(prev.ssa), np.array(prev.asymmetry)
         back = np.broadcast_to(np.asarray(prev.backscatter, dtype=np.float64), (wl6.size,)).copy()
     ex = ThreadPoolExecutor(args.threads)
+
+    def tdif_nadir(r: object) -> float:
+        """Diffuse ground→sensor transmittance at nadir from a sun-at-zenith run (T(μ=1) − exp(−τ))."""
+        return r.t_down - float(np.exp(-(r.tau_rayleigh + r.tau_aerosol)))  # type: ignore[attr-defined]
 
     def residuals(k: int, p: np.ndarray) -> np.ndarray:
         w, g, b = 1 / (1 + np.exp(-p[0])), np.tanh(p[1]), 0.3 / (1 + np.exp(-p[2]))
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             target = np.interp(lk, lb, np.log(t_s[v]))
             out.append(args.s_weight * (np.log(res[(v, 40.0)].spherical_albedo
                                                / res[(120.0, 40.0)].spherical_albedo) - target))
+            target = np.interp(lk, lb, np.log(t_dif[v]))
+            out.append(np.log(tdif_nadir(res[(v, 40.0)]) / tdif_nadir(res[(120.0, 40.0)])) - target)
         return np.array(out)
 
     fit_k = [k for k, w in enumerate(wl6) if 0.41 <= w <= 2.3]

@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=ROOT / ".luts-work")
     ap.add_argument("--out", type=Path, default=ROOT / "src/sen2cor/data/s2_rt_6s.npz")
     ap.add_argument("--assemble-only", action="store_true", help="run no 6S, only assemble from the chunks")
-    ap.add_argument("--partial", type=Path, default=None,
-                    help="also write an ingredient file restricted to the complete elevations (for lut-report)")
+    ap.add_argument("--partial", type=Path, default=ROOT / ".luts-work/s2_rt_6s_partial.npz",
+                    help="while chunks are missing, write an ingredient file restricted to the complete "
+                         "elevations here (used by lut-report until the full file exists)")
     args = ap.parse_args(argv)
     sixs_executable()  # fail early without the wheel
     grid = scattering.GridSpec()
@@ -122,12 +123,19 @@ def assemble(models: list, grid: scattering.GridSpec, chunks: Path, out: Path,
     total = len(models) * na * nz
     status: dict[str, object] = {"chunks_present": present, "chunks_total": total, "stale": stale,
                                  "fraction": round(present / total, 4), "written": False}
-    complete_z = [iz for iz in range(nz)
-                  if all(stacked["rho"][m][ia][iz] is not None for m in range(len(models)) for ia in range(na))]
-    if present < total and not (partial and complete_z):
+
+    def complete(m: int) -> set[int]:
+        return {iz for iz in range(nz) if all(stacked["rho"][m][ia][iz] is not None for ia in range(na))}
+
+    if present < total and not partial:
         return status
     if partial:
-        stacked = {k: [[[v[m][ia][iz] for iz in complete_z] for ia in range(na)] for m in range(len(models))]
+        keep = [m for m in range(len(models)) if complete(m)]
+        complete_z = sorted(set.intersection(*[complete(m) for m in keep])) if keep else []
+        if not complete_z:
+            return status
+        models = [models[m] for m in keep]
+        stacked = {k: [[[v[m][ia][iz] for iz in complete_z] for ia in range(na)] for m in keep]
                    for k, v in stacked.items()}
         grid = scattering.GridSpec(aot=grid.aot, sza_deg=grid.sza_deg,
                                    elevation_km=tuple(grid.elevation_km[iz] for iz in complete_z),

@@ -34,11 +34,24 @@ ABSORPTION_BANDS = ("B09", "B10")
 """Bands inside strong water-vapour absorption, reported but kept out of the summary maxima."""
 
 
-def compare(lib: Path, ingredients: Path | None) -> dict[str, dict[str, np.ndarray]]:
+def esa_band_e0(lib: Path, season: str, ozone: float, aerosol: str) -> dict[str, float]:
+    """Band solar irradiance implied by ESA's tables: E0 = E0t / (Tsun (Tdir + Tdif)) at SZA 0 (facts §4)."""
+    out: dict[str, float] = {}
+    for res in (20, 10):
+        t = atm.load_sen2cor_lut(lib, "S2A", res, season, ozone, aerosol)
+        i0 = int(np.argmin(np.abs(t.wv_cm - t.base_wv_cm)))
+        edift, e0t, tdir, tdif, _ = np.moveaxis(t.fluxes[:, i0, 0, 0, 0, 0], -1, 0)
+        for k, b in enumerate(t.bands):
+            out[b] = float(e0t[k] / (tdir[k] * (tdir[k] + tdif[k])))
+    return out
+
+
+def compare(lib: Path, ingredients: Path | None, match_e0: bool = True) -> dict[str, dict[str, np.ndarray]]:
     diffs: dict[str, dict[str, list[np.ndarray]]] = {}
     for season, ozone, aerosol in SETS:
         try:
-            ours = generated_lut.load_6s_lut("S2A", aerosol, season, ozone, path=ingredients)
+            band_e0 = esa_band_e0(lib, season, ozone, aerosol) if match_e0 else None
+            ours = generated_lut.load_6s_lut("S2A", aerosol, season, ozone, path=ingredients, band_e0=band_e0)
         except ConfigError as exc:
             print(f"skip {season} {aerosol}: {exc}")
             continue
@@ -71,11 +84,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--lib", type=Path, default=ROOT / "../shared/data/sen2cor-2.8-luts")
     ap.add_argument("--ingredients", type=Path, default=None, help="ingredient file (default: the shipped one)")
+    ap.add_argument("--own-e0", action="store_true",
+                    help="keep 6S's solar spectrum (default: rescale to the band E0 implied by ESA's tables, as "
+                         "the correction does with the L1C SOLAR_IRRADIANCE)")
     args = ap.parse_args(argv)
+    if args.ingredients is None and not generated_lut.default_path().is_file():
+        partial = ROOT / ".luts-work/s2_rt_6s_partial.npz"
+        if not partial.is_file():
+            print("no 6S ingredient file yet: run 'make luts' first")
+            return 1
+        print(f"full table not generated yet: comparing the partial file {partial} (complete elevations only)")
+        args.ingredients = partial
     if not (args.lib / "lib_S2A").is_dir():
         print(f"Sen2Cor reference LUTs not found in {args.lib}; nothing to compare")
         return 1
-    diffs = compare(args.lib, args.ingredients)
+    if not args.own_e0:
+        own = generated_lut.load_6s_lut("S2A", "RURAL", "SUMMER", 331.0, path=args.ingredients, sza_step_deg=None)
+        own_e0 = dict(zip(own.bands, json.loads(own.attrs["e0_band_mw_cm2_um"])))
+        esa_e0 = esa_band_e0(args.lib, "SUMMER", 331.0, "RURAL")
+        print("band E0 of 6S's solar spectrum / ESA's (radiance terms rescaled to ESA's): " + ", ".join(
+            f"{b} {own_e0[b] / esa_e0[b]:.4f}" for b in own.bands if b in esa_e0))
+    diffs = compare(args.lib, args.ingredients, match_e0=not args.own_e0)
     order = [b for b in ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
              if b in diffs]
     print(f"{'band':5s} " + " ".join(f"{q:>15s}" for q in QUANTITIES))

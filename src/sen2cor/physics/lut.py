@@ -204,11 +204,13 @@ class AtmosphericLut:
                        fluxes=np.concatenate(fl_list, axis=4))
 
     def refine_axis(self, axis: str, nodes: npt.ArrayLike) -> AtmosphericLut:
-        """Resample one axis (``aot``, ``sza`` or ``elevation``) on new nodes with a cubic spline.
+        """Resample one axis (``aot``, ``sza`` or ``elevation``) on new nodes with cubic splines.
 
         The multilinear kernel then interpolates between closely spaced nodes, which carries the
-        accuracy of cubic interpolation (e.g. in SZA, where the functions curve most) at the kernel's
-        speed.  New nodes must lie within the old range.
+        accuracy of cubic interpolation at the kernel's speed.  For ``sza`` the path radiance is splined
+        in SZA and the transmittance terms as ln(value) against the air mass 1/cos SZA (exact for the
+        direct beam, exp(−τ/μs); measured with dense 6S runs: ≤ 0.12 % vs ≤ 3 % for a spline in SZA).
+        New nodes must lie within the old range.
         """
         from scipy.interpolate import CubicSpline
 
@@ -219,7 +221,13 @@ class AtmosphericLut:
         if new.min() < old[0] - 1e-9 or new.max() > old[-1] + 1e-9:
             raise ValueError(f"refined {axis} nodes must lie within [{old[0]}, {old[-1]}]")
         lp = CubicSpline(old, self.lp.astype(np.float64), axis=ax)(new).astype(np.float32)
-        fl = CubicSpline(old, self.fluxes.astype(np.float64), axis=ax)(new).astype(np.float32)
+        if axis == "sza":
+            m_old, m_new = 1.0 / np.cos(np.deg2rad(old)), 1.0 / np.cos(np.deg2rad(new))
+            logf = np.log(np.maximum(self.fluxes.astype(np.float64), 1e-30))
+            fl = np.exp(CubicSpline(m_old, logf, axis=ax)(m_new)).astype(np.float32)
+            fl[np.broadcast_to(np.take(self.fluxes, [0], axis=ax) <= 0, fl.shape)] = 0.0
+        else:
+            fl = CubicSpline(old, self.fluxes.astype(np.float64), axis=ax)(new).astype(np.float32)
         return replace(self, **{attr: new}, lp=lp, fluxes=fl)
 
     def node_values(self, band_id: str) -> dict[str, F32]:
