@@ -43,7 +43,7 @@ def test_axes_and_shapes(summer):
 
 def test_nodes_are_reproduced_and_midpoints_linear(summer):
     i = summer.band_index("B11")
-    kw = dict(vza_deg=10, elevation_km=1.0, visibility_km=15.0, wv_cm=2.9)
+    kw = {"vza_deg": 10, "elevation_km": 1.0, "visibility_km": 15.0, "wv_cm": 2.9}
     f = summer.interpolate("B11", sza_deg=[40.0, 50.0, 45.0], raa_deg=[60.0, 60.0, 60.0], **kw)
     node = summer.lp[i, 3, 4, 4:6, 2, 1, 2]  # wv 2.9, vis 15 (4th aot), sza 40/50, 1.0 km, vza 10, raa 60
     np.testing.assert_allclose(f.lp[0, :2], node, rtol=1e-6)
@@ -54,9 +54,9 @@ def test_nodes_are_reproduced_and_midpoints_linear(summer):
 def test_scalar_and_array_paths_agree(summer):
     rng = np.random.default_rng(3)
     n = 50
-    state = dict(sza_deg=rng.uniform(0, 70, n), vza_deg=rng.uniform(0, 10, n), raa_deg=rng.uniform(0, 180, n),
-                 elevation_km=rng.uniform(0, 2.5, n), visibility_km=rng.uniform(5, 120, n),
-                 wv_cm=rng.uniform(0.4, 5.0, n))
+    state = {"sza_deg": rng.uniform(0, 70, n), "vza_deg": rng.uniform(0, 10, n), "raa_deg": rng.uniform(0, 180, n),
+             "elevation_km": rng.uniform(0, 2.5, n), "visibility_km": rng.uniform(5, 120, n),
+             "wv_cm": rng.uniform(0.4, 5.0, n)}
     vec = summer.interpolate(("B05", "B12"), **state)
     for k in range(0, n, 7):
         one = summer.interpolate(("B05", "B12"), **{key: float(val[k]) for key, val in state.items()})

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     dem = (1.25 + 1.2 * np.sin(6.0 * x) * np.cos(4.0 * y)).astype(np.float32)
     vis_idx = (60 + 50 * np.sin(3.0 * x + 2.0 * y)).astype(np.float32)
     rng = np.random.default_rng(0)
-    kw = dict(sza_deg=35.0, vza_deg=5.0, raa_deg=120.0)
+    kw = {"sza_deg": 35.0, "vza_deg": 5.0, "raa_deg": 120.0}
     lut.interpolate("B04", elevation_km=dem[:2, :2], vis_index=vis_idx[:2, :2], quantities=("lp",), **kw)
     print(f"numba threads: {numba.get_num_threads()}, pixels: {n * n}")
     for label, z, v in (("coherent", dem, vis_idx),

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     # 1. extinction shape
     tau = -np.log(lut.fluxes[idx, 0, :, 0, 0, 0, 2].astype(np.float64))
     dtau = tau[:, 1:] - tau[:, :1]  # (n_b, 7)
-    u, sv, vt = np.linalg.svd(dtau / dtau.mean(axis=1, keepdims=True), full_matrices=False)
+    u, _, _ = np.linalg.svd(dtau / dtau.mean(axis=1, keepdims=True), full_matrices=False)
     e_b = np.abs(u[:, 0]) * dtau.mean(axis=1)
     e550 = np.exp(np.interp(np.log(0.55), np.log(wl_b), np.log(e_b)))
     e_b = e_b / e550
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = a6s / lut.aot
     print(f"# 6S AOT550 at the ESA visibility nodes {np.round(a6s, 5).tolist()} (scale {np.round(scale, 4).tolist()})")
     # 3. per-wavelength SSA and asymmetry
-    kw = dict(vza_deg=0, raa_deg=0, elevation_km=0, wv_cm=0.4)
+    kw = {"vza_deg": 0, "raa_deg": 0, "elevation_km": 0, "wv_cm": 0.4}
     ref = {s: lut.interpolate(BANDS, sza_deg=s, visibility_km=120, **kw) for s in SZAS}
     t_rho = {(v, s): lut.interpolate(BANDS, sza_deg=s, visibility_km=v, **kw).lp / ref[s].lp for v in VIS for s in SZAS}
     t_s = {v: lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).s / ref[40].s for v in VIS}
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     asym = np.full(wl6.size, 0.7)
     back = np.zeros(wl6.size)
     if args.start is not None:
-        prev = eval(args.start.read_text().split("=", 1)[1], {"TabulatedAerosol": TabulatedAerosol})  # noqa: S307
+        prev = eval(args.start.read_text().split("=", 1)[1], {"TabulatedAerosol": TabulatedAerosol})
         ssa, asym = np.array(prev.ssa), np.array(prev.asymmetry)
         back = np.broadcast_to(np.asarray(prev.backscatter, dtype=np.float64), (wl6.size,)).copy()
     ex = ThreadPoolExecutor(args.threads)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         p0 = np.array([np.log(min(ssa[k], 0.995) / (1 - min(ssa[k], 0.995))), np.arctanh(min(asym[k], 0.9)),
                        np.log((back[k] + 0.02) / (0.3 - back[k] - 0.02))])
-        r = minimize(lambda p: float(np.sum(residuals(k, p) ** 2)), p0,
+        r = minimize(lambda p, k=k: float(np.sum(residuals(k, p) ** 2)), p0,
                      method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 120})
         ssa[k], asym[k], back[k] = 1 / (1 + np.exp(-r.x[0])), np.tanh(r.x[1]), 0.3 / (1 + np.exp(-r.x[2]))
         asym[k] = min(asym[k], 0.95 * (1 - back[k]) - 0.5 * back[k])

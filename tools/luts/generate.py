@@ -65,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
         g = gas.compute_gas_tables(grid.elevation_km)
         scattering.save_npz_deterministic(gas_file, {k: np.asarray(v) for k, v in g.__dict__.items()})
         print(f"gas tables: {time.time() - t0:.0f} s -> {gas_file}", flush=True)
-    done_new = 0
     total = len(grid.aot) * len(grid.elevation_km)
     mies = {m.name: m.write(args.work) for m in models}
     todo = []
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         pending = list(scattering.pending_chunks(model, grid, args.chunks))
         print(f"{model.name}: {total - len(pending)}/{total} chunks present", flush=True)
         todo += [(iz, k, ia) for ia, iz in pending for k in [models.index(model)]]
-    for iz, k, ia in sorted(todo):  # low elevations first, all models, all AOT
+    for done_new, (iz, k, ia) in enumerate(sorted(todo)):  # low elevations first, all models, all AOT
         model = models[k]
         if args.assemble_only or (args.max_chunks and done_new >= args.max_chunks):
             break
@@ -82,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         arr["model_hash"] = np.array(model_hash(model))
         arr.update({f"grid_{key}": v for key, v in grid_arrays(grid).items()})
         scattering.save_npz_deterministic(args.chunks / scattering.chunk_name(model, ia, iz), arr)
-        done_new += 1
         print(f"  {scattering.chunk_name(model, ia, iz)}: {time.time() - t0:.0f} s", flush=True)
     status = assemble(models, grid, args.chunks, args.out)
     if args.partial is not None and not status["written"]:

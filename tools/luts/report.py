@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sen2cor.bands import band
-from sen2cor.errors import ConfigError
+from sen2cor.errors import AuxDataError, ConfigError
 from sen2cor.physics import atm, generated_lut
 from sen2cor.physics.lut import FLUX_QUANTITIES
 from sen2cor.physics.visibility import visibility_from_aot550
@@ -40,7 +40,7 @@ def esa_band_e0(lib: Path, season: str, ozone: float, aerosol: str) -> dict[str,
     for res in (20, 10):
         t = atm.load_sen2cor_lut(lib, "S2A", res, season, ozone, aerosol)
         i0 = int(np.argmin(np.abs(t.wv_cm - t.base_wv_cm)))
-        edift, e0t, tdir, tdif, _ = np.moveaxis(t.fluxes[:, i0, 0, 0, 0, 0], -1, 0)
+        _, e0t, tdir, tdif, _ = np.moveaxis(t.fluxes[:, i0, 0, 0, 0, 0], -1, 0)
         for k, b in enumerate(t.bands):
             out[b] = float(e0t[k] / (tdir[k] * (tdir[k] + tdif[k])))
     return out
@@ -58,7 +58,7 @@ def compare(lib: Path, ingredients: Path | None, match_e0: bool = True) -> dict[
         for res in (20, 10):
             try:
                 esa = atm.load_sen2cor_lut(lib, "S2A", res, season, ozone, aerosol)
-            except Exception as exc:  # a set absent from the reference folder is skipped
+            except AuxDataError as exc:  # a set absent from the reference folder is skipped
                 print(f"skip {season} {aerosol} {res} m: {exc}")
                 continue
             z_ok = esa.elevation_km <= ours.elevation_km[-1] + 1e-9

@@ -46,10 +46,10 @@ def exact_ingredients(base: dict, model, state: dict, folder: Path, workers: int
     ing.update({"aot": np.array([state["aot"], state["aot"] + 1e-6]), "sza_deg": np.array(grid.sza_deg),
                 "elevation_km": np.array([state["z"]]), "raa_deg": np.array(grid.raa_deg),
                 "vza_off_deg": np.array(grid.vza_off_deg), "wl_ref": base["wl_ref"], "wl_off": base["wl_off"]})
-    for k in ing:
+    for k, value in ing.items():
         if k in ("rho", "rho_rayleigh", "t_mu", "spherical_albedo", "tau_rayleigh", "tau_aerosol", "rho_off",
                  "rho_rayleigh_off", "aot_6s"):
-            ing[k] = np.concatenate([ing[k], ing[k]], axis=1)  # two identical AOT nodes (axis needs 2)
+            ing[k] = np.concatenate([value, value], axis=1)  # two identical AOT nodes (axis needs 2)
     iz = int(np.argmin(np.abs(base["elevation_km"] - state["z"])))
     if abs(base["elevation_km"][iz] - state["z"]) > 1e-9:  # off-grid elevation: gas tables at the state's own
         g = gas.compute_gas_tables((state["z"],))
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         exact_file = exact_ingredients(base, model, state, work, args.workers)
         exact = gl.load_6s_lut("S2A", name, season, state["o3"], path=exact_file)
         vis = float(visibility_from_aot550(state["aot"], 0.0))
-        kw = dict(sza_deg=state["sza"], vza_deg=state["vza"], raa_deg=state["raa"], elevation_km=state["z"],
-                  visibility_km=vis, wv_cm=state["wv"], quantities=QUANTITIES)
+        kw = {"sza_deg": state["sza"], "vza_deg": state["vza"], "raa_deg": state["raa"], "elevation_km": state["z"],
+              "visibility_km": vis, "wv_cm": state["wv"], "quantities": QUANTITIES}
         bands = [b for b in table.bands if b not in SKIP_BANDS]
         ft = table.interpolate(bands, **kw)
         fe = exact.interpolate(bands, **kw)

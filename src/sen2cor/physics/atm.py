@@ -221,7 +221,7 @@ def load_sen2cor_lut(
     first = tables[0]
     base = sel.BASE_WV_CM[season.upper()]
     if not any(abs(w - base) < 1e-6 for w in levels):
-        base = float(sorted(levels)[0])
+        base = float(min(levels))
     return replace(
         first,
         wv_cm=np.array(sorted(levels), dtype=np.float64),

@@ -153,7 +153,7 @@ def parse_mono(text: str) -> MonoResult:
     )
 
 
-_STEP_LINE = re.compile(r"^\*(\d\.\d{4})" + r"\s+" + r"\s+".join([_NUM] * 10) + r"\s*\*\s*$", re.M)
+_STEP_LINE = re.compile(r"^\*(\d\.\d{4})" + r"\s+" + r"\s+".join([_NUM] * 10) + r"\s*\*\s*$", re.MULTILINE)
 
 
 def parse_steps(text: str) -> dict[str, np.ndarray]:

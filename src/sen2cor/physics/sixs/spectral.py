@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Final
 
@@ -40,7 +40,7 @@ SRF_RESOURCE: Final[str] = "s2_srf_2p5nm.json"
 
 def wavelength_grid() -> F64:
     """The 801-point 2.5 nm grid 0.40 … 2.40 µm (float64, µm)."""
-    n = int(round((GRID_STOP_UM - GRID_START_UM) / GRID_STEP_UM)) + 1
+    n = round((GRID_STOP_UM - GRID_START_UM) / GRID_STEP_UM) + 1
     return np.round(GRID_START_UM + GRID_STEP_UM * np.arange(n), 6)
 
 
@@ -54,7 +54,7 @@ class ResponseTable:
     origin: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def response_table(sensor: str) -> ResponseTable:
     """Load the shipped response table of ``sensor`` (S2A, S2B or S2C)."""
     if sensor not in SENSORS:
@@ -65,7 +65,7 @@ def response_table(sensor: str) -> ResponseTable:
     out = np.zeros((len(BAND_IDS), grid.size))
     for i, bid in enumerate(BAND_IDS):
         entry = doc["sensors"][sensor][bid]
-        k0 = int(round((entry["start_nm"] / 1000.0 - GRID_START_UM) / GRID_STEP_UM))
+        k0 = round((entry["start_nm"] / 1000.0 - GRID_START_UM) / GRID_STEP_UM)
         vals = np.asarray(entry["response"], dtype=np.float64)
         out[i, k0 : k0 + vals.size] = vals
     return ResponseTable(sensor, BAND_IDS, out, doc["origin"])
