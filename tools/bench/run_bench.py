@@ -83,6 +83,12 @@ STAGE_LINE: Final[re.Pattern[str]] = re.compile(
 WROTE_LINE: Final[re.Pattern[str]] = re.compile(
     r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) INFO: wrote (\d+) images at (\d+) m")
 ANY_LINE: Final[re.Pattern[str]] = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) ")
+AC_MARKERS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r" INFO: AOT from "), "AOT (DDV)"),
+    (re.compile(r" INFO: water vapour "), "WV (APDA)"),
+    (re.compile(r" INFO: AC \d+ m: method "), "surface reflectance"),
+)
+"""Log lines that end the AOT, WV and surface-reflectance parts of the atmospheric correction (facts §5)."""
 SHARED_LUTS: Final[Path] = build_product.SHARED_DATA / "sen2cor-2.8-luts"
 """Sen2Cor 2.8 LUTs (S2A subset) usable as a reference in benchmarks, never shipped (their SOURCE.md)."""
 
@@ -158,17 +164,28 @@ def parse_stages(log_text: str, launched: datetime | None = None) -> tuple[list[
     stages: list[tuple[str, float]] = []
     derived = False
     last_ts: datetime | None = None
+    marks: list[tuple[str, datetime]] = []  # AC part markers since the last timed line
     timed_writes = any("write" in m.group(2) for m in map(STAGE_LINE.match, log_text.splitlines()) if m)
     for line in log_text.splitlines():
         m = STAGE_LINE.match(line)
         if m:
-            stages.append((m.group(2).strip(), float(m.group(3))))
-            last_ts = datetime.fromisoformat(m.group(1))
+            name, ts = m.group(2).strip(), datetime.fromisoformat(m.group(1))
+            stages.append((name, float(m.group(3))))
+            if name.startswith("atmospheric correction") and len(marks) > 1 and last_ts is not None:
+                prev = last_ts
+                for part, t in marks:  # parts of the AC stage: indented, not added to the total
+                    stages.append((f"  ⊂ {part} [log timestamps]", (t - prev).total_seconds()))
+                    prev = t
+                derived = True
+            marks, last_ts = [], ts
             continue
         a = ANY_LINE.match(line)
         if a is None:
             continue
         ts = datetime.fromisoformat(a.group(1))
+        for pattern, part in AC_MARKERS:
+            if pattern.search(line):
+                marks.append((part, ts))
         if " INFO: processing " in line and launched is not None and not stages:
             stages.append(("start-up: imports, GIPPs, L1C metadata [log timestamps]",
                            max(0.0, (ts - launched).total_seconds())))
@@ -336,7 +353,7 @@ def report(r: RunResult, floor: codec_floor.Floor | None, decode_load: list[floa
         total = 0.0
         for name, s in r.stages:
             lines.append(f"  {name:<60s} {s:8.1f} s  {100 * s / r.wall_s:5.1f} %")
-            total += s
+            total += 0.0 if name.startswith("  ⊂") else s
         lines.append(f"  {'other (untimed remainder)':<60s} {r.wall_s - total:8.1f} s  "
                      f"{100 * (r.wall_s - total) / r.wall_s:5.1f} %")
     if floor is not None:

@@ -224,7 +224,8 @@ class AtmosphericLut:
         if axis == "sza":
             m_old, m_new = 1.0 / np.cos(np.deg2rad(old)), 1.0 / np.cos(np.deg2rad(new))
             logf = np.log(np.maximum(self.fluxes.astype(np.float64), 1e-30))
-            fl = np.exp(CubicSpline(m_old, logf, axis=ax)(m_new)).astype(np.float32)
+            spl = CubicSpline(m_old, logf, axis=ax)(m_new)
+            fl = np.exp(np.clip(spl, logf.min() - 1.0, logf.max() + 1.0)).astype(np.float32)  # no overshoot blow-up
             fl[np.broadcast_to(np.take(self.fluxes, [0], axis=ax) <= 0, fl.shape)] = 0.0
         else:
             fl = CubicSpline(old, self.fluxes.astype(np.float64), axis=ax)(new).astype(np.float32)
