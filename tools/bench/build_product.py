@@ -250,10 +250,12 @@ def build(bench_dir: Path, threads: int, data_dir: Path = SHARED_DATA) -> Path:
     for b in BANDS:
         factor = b.resolution // 10
         path = img_dir / f"{prefix}_{b.id}.jp2"
-        seconds = write_band(path, with_offset(primary[b.id]), with_offset(patch[b.id]), factor, scratch, threads)
+        seconds = write_band(path, with_offset(primary[b.id]), with_offset(patch[b.id]), factor, scratch,
+                             threads)
         size = SIZE_10M // factor
         bands[b.id] = {"shape": [size, size], "bytes": path.stat().st_size, "encode_s": round(seconds, 2)}
-        log.info("%s %d² at %d m: %.1f s, %.1f MB", b.id, size, b.resolution, seconds, path.stat().st_size / 1e6)
+        log.info("%s %d² at %d m: %.1f s, %.1f MB", b.id, size, b.resolution, seconds,
+                 path.stat().st_size / 1e6)
     scratch.rmdir()
     _list_images(safe, granule_dir.name, prefix)
     spec = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(SPEC).items()

@@ -1,4 +1,4 @@
-"""The JPEG 2000 codec floor of a run (issue 8): decode the inputs, re-encode the outputs, same library/threads.
+"""The JPEG 2000 codec floor of a run (issue 8): decode the inputs, re-encode the outputs, same library.
 
 * **Decode floor** — each of the 13 L1C band images read in full, one after the other, through GDAL
   JP2OpenJPEG (rasterio) with ``GDAL_NUM_THREADS`` = the chain's ``Nr_Threads`` and the reader's
@@ -129,7 +129,8 @@ def encode_floor(l2a: Path, threads: int, scratch: Path) -> list[CodecTiming]:
     return out
 
 
-def measure(l1c: Path, l2a: Path | None, threads: int | None = None, scratch_dir: Path | None = None) -> Floor:
+def measure(l1c: Path, l2a: Path | None, threads: int | None = None,
+            scratch_dir: Path | None = None) -> Floor:
     """Decode floor of ``l1c`` plus (when given) the encode floor of the product ``l2a``."""
     n = threads or default_threads()
     floor = Floor(threads=n, decode=decode_floor(l1c, n))
