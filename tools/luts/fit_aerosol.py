@@ -13,6 +13,9 @@ Data: ESA Sen2Cor 2.8 tables, S2A, mid-latitude summer, 331 DU, wv04, 0 km (read
    Henyey-Greenstein phase function fitted (Nelder-Mead) to the ESA ratios V / 120 km of the nadir
    path radiance at SZA 10°, 40°, 70°, of the diffuse transmittance Tdif and (weight --s-weight) of the
    spherical albedo, for V = 23, 10, 5 km (ratios cancel gas absorption); band values interpolated in ln λ.
+   From --absolute-from (1 µm) on, where aerosol dominates the path radiance at every visibility and the
+   ratios no longer constrain the single-scattering albedo, the absolute nadir path reflectance at
+   SZA 40° (ESA's, with 6S's band gas transmittance removed) is fitted too.
 """
 
 from __future__ import annotations
@@ -38,6 +41,36 @@ VIS = (23.0, 10.0, 5.0)
 SZAS = (10.0, 40.0, 70.0)
 
 
+def esa_gas_free_path_reflectance(lut: atm.AtmosphericLut, gas_file: Path, kw: dict) -> dict[float, np.ndarray]:
+    """ESA nadir path reflectance at SZA 40° with 6S's band gas transmittance of the path term removed.
+
+    ρ = π Lp / (E0 μs) / Tg2, E0 from E0t / (Tsun (Tdir + Tdif)) at SZA 0 and Tg2 the response × E0
+    weighted two-way transmittance of the aerosol path term (H2O/2, O3, fixed gases; our gas tables).
+    """
+    from sen2cor.physics import generated_lut
+    from sen2cor.physics.sixs.spectral import response_table
+
+    with np.load(gas_file) as g:
+        ing = {"gas_h2o": g["h2o"][:1], "gas_h2o_nodes": g["x_h2o"], "gas_o3": g["o3"], "gas_o3_nodes": g["y_o3"],
+               "gas_other": g["other"][:1], "gas_other_nodes": g["airmass"]}
+        e0s = g["solar_irradiance"]
+    m = 1 / np.cos(np.deg2rad(40.0)) + 1
+    tg2 = (generated_lut._gas(ing, "h2o", 0, np.array([m * 0.4 / 2]))[0]
+           * generated_lut._gas(ing, "o3", 0, np.array([m * 0.331]))[0]
+           * generated_lut._gas(ing, "other", 0, np.array([m]))[0])
+    srf = response_table("S2A")
+    w = srf.response * e0s
+    tg_band = {b: float((w[srf.bands.index(b)] @ tg2) / w[srf.bands.index(b)].sum()) for b in BANDS}
+    f0 = lut.interpolate(BANDS, sza_deg=0, visibility_km=120, **kw)
+    e0 = f0.e0t / (f0.tsun * (f0.tdir + f0.tdif))
+    mu = np.cos(np.deg2rad(40.0))
+    out = {}
+    for v in (120.0, *VIS):
+        lp = lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).lp
+        out[v] = np.pi * lp / (e0 * mu) / np.array([tg_band[b] for b in BANDS])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", choices=("RURAL", "MARITIME"))
@@ -48,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=Path, default=None,
                     help="file with a previous 'NAME = TabulatedAerosol(...)' result: refit only --wl-min and up")
     ap.add_argument("--wl-min", type=float, default=0.0)
+    ap.add_argument("--absolute-from", type=float, default=1.0,
+                    help="from this wavelength (µm) on also fit the absolute path reflectance (see step 3)")
+    ap.add_argument("--gas", type=Path, default=ROOT / "tools/luts/chunks/gas.npz")
     args = ap.parse_args(argv)
     lut = atm.load_sen2cor_lut(args.lib, "S2A", 20, "SUMMER", 331.0, args.model, wv_cm=[0.4])
     wl_b = np.array([band(b).wavelength_um for b in BANDS])
@@ -89,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     t_rho = {(v, s): lut.interpolate(BANDS, sza_deg=s, visibility_km=v, **kw).lp / ref[s].lp for v in VIS for s in SZAS}
     t_s = {v: lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).s / ref[40].s for v in VIS}
     t_dif = {v: lut.interpolate(BANDS, sza_deg=40, visibility_km=v, **kw).tdif / ref[40].tdif for v in VIS}
+    rho_abs = esa_gas_free_path_reflectance(lut, args.gas, kw)
     work = Path(tempfile.mkdtemp(prefix="fit_aerosol_"))
     aots = {v: float(np.interp(sea_level_aot550(v), lut.aot, a6s)) for v in (120.0,) + VIS}
     ssa = np.full(wl6.size, 0.93)
@@ -123,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                                                / res[(120.0, 40.0)].spherical_albedo) - target))
             target = np.interp(lk, lb, np.log(t_dif[v]))
             out.append(np.log(tdif_nadir(res[(v, 40.0)]) / tdif_nadir(res[(120.0, 40.0)])) - target)
+        if wl6[k] >= args.absolute_from:  # ratios do not see the SSA where aerosol dominates both visibilities
+            for v in (120.0, *VIS):
+                target = np.interp(lk, lb, np.log(rho_abs[v]))
+                out.append(np.log(res[(v, 40.0)].rho_path) - target)
         return np.array(out)
 
     fit_k = [k for k, w in enumerate(wl6) if 0.41 <= w <= 2.3]

@@ -23,6 +23,7 @@ import numpy as np
 
 from sen2cor.physics import generated_lut as gl
 from sen2cor.physics.sixs import aerosol_models, gas
+from sen2cor.physics.sixs.aerosol import TabulatedAerosol
 from sen2cor.physics.sixs.scattering import GridSpec, run_chunk, save_npz_deterministic
 from sen2cor.physics.visibility import visibility_from_aot550
 
@@ -30,26 +31,19 @@ QUANTITIES = ("lp", "edift", "e0t", "tdir", "tdif", "s")
 SKIP_BANDS = ("B09", "B10")
 
 
-def exact_ingredients(base: dict, model, state: dict, folder: Path, workers: int) -> Path:
+def exact_ingredients(base: dict, model: TabulatedAerosol, state: dict, folder: Path, workers: int) -> Path:
     """A one-state ingredient file: the chunk machinery run on a grid made of the state's own values."""
-    sza = state["sza"]
-    grid = GridSpec(aot=(state["aot"],), sza_deg=(0.0, state["vza"], sza) if state["vza"] > 0 else (0.0, sza),
-                    elevation_km=(state["z"],), vza_off_deg=state["vza"] if state["vza"] > 0 else 10.0,
-                    raa_deg=(state["raa"], min(state["raa"] + 1.0, 180.0)) if state["raa"] < 180 else (179.0, 180.0))
-    if state["vza"] == 0:
-        grid = GridSpec(aot=grid.aot, sza_deg=(0.0, 10.0, sza), elevation_km=grid.elevation_km, raa_deg=grid.raa_deg)
-    mie = model.write(folder)
-    arr = run_chunk(model, mie, grid, 0, 0, workers=workers)
-    ing = {k: np.asarray(arr[k])[None, None, None] for k in ("rho", "rho_rayleigh", "t_mu", "spherical_albedo",
-                                                            "tau_rayleigh", "tau_aerosol", "rho_off",
-                                                            "rho_rayleigh_off", "aot_6s")}
-    ing.update({"aot": np.array([state["aot"], state["aot"] + 1e-6]), "sza_deg": np.array(grid.sza_deg),
-                "elevation_km": np.array([state["z"]]), "raa_deg": np.array(grid.raa_deg),
-                "vza_off_deg": np.array(grid.vza_off_deg), "wl_ref": base["wl_ref"], "wl_off": base["wl_off"]})
-    for k, value in ing.items():
-        if k in ("rho", "rho_rayleigh", "t_mu", "spherical_albedo", "tau_rayleigh", "tau_aerosol", "rho_off",
-                 "rho_rayleigh_off", "aot_6s"):
-            ing[k] = np.concatenate([value, value], axis=1)  # two identical AOT nodes (axis needs 2)
+    vza_off = state["vza"] if state["vza"] > 0.05 else 10.0
+    szas = tuple(sorted({0.0, round(vza_off, 6), round(state["sza"], 6)}))
+    grid = GridSpec(aot=(state["aot"],), sza_deg=szas, elevation_km=(state["z"],), vza_off_deg=round(vza_off, 6),
+                    raa_deg=(state["raa"],))
+    arr = run_chunk(model, model.write(folder), grid, 0, 0, workers=workers)
+    keys = ("rho", "rho_rayleigh", "t_mu", "spherical_albedo", "tau_rayleigh", "tau_aerosol", "rho_off",
+            "rho_rayleigh_off", "aot_6s")
+    ing = {k: np.asarray(arr[k])[None, None, None] for k in keys}
+    ing.update({"aot": np.array([state["aot"]]), "sza_deg": np.array(szas), "elevation_km": np.array([state["z"]]),
+                "raa_deg": np.array([state["raa"]]), "vza_off_deg": np.array(grid.vza_off_deg),
+                "wl_ref": base["wl_ref"], "wl_off": base["wl_off"]})
     iz = int(np.argmin(np.abs(base["elevation_km"] - state["z"])))
     if abs(base["elevation_km"][iz] - state["z"]) > 1e-9:  # off-grid elevation: gas tables at the state's own
         g = gas.compute_gas_tables((state["z"],))
@@ -59,7 +53,7 @@ def exact_ingredients(base: dict, model, state: dict, folder: Path, workers: int
     for k in ("gas_h2o_nodes", "gas_o3", "gas_o3_nodes", "gas_other_nodes", "solar_irradiance"):
         ing[k] = base[k]
     ing["attrs"] = np.array(json.dumps({"aerosol_models": [model.name], "sixs_version": "exact"}))
-    out = folder / f"exact_{abs(hash(json.dumps(state, sort_keys=True)))}.npz"
+    out = folder / "exact.npz"
     save_npz_deterministic(out, ing)
     return out
 
@@ -81,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     zs = base["elevation_km"]
     work = Path(tempfile.mkdtemp(prefix="lut_validate_"))
     errors: dict[str, list[float]] = {q: [] for q in QUANTITIES}
+    worst: dict[str, tuple] = {q: (0.0,) for q in QUANTITIES}
     for n in range(args.states):
         name = models[n % len(models)]
         model = aerosol_models.MODELS[name]
@@ -92,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                  "o3": float(rng.uniform(250, 460))}
         table = gl.load_6s_lut("S2A", name, season, state["o3"], path=path)
         exact_file = exact_ingredients(base, model, state, work, args.workers)
-        exact = gl.load_6s_lut("S2A", name, season, state["o3"], path=exact_file)
+        exact = gl.load_6s_lut("S2A", name, season, state["o3"], path=exact_file, sza_step_deg=None,
+                               aot_step=None)
+        gl._load.cache_clear()  # the exact file is rewritten for every state
         vis = float(visibility_from_aot550(state["aot"], 0.0))
         kw = {"sza_deg": state["sza"], "vza_deg": state["vza"], "raa_deg": state["raa"], "elevation_km": state["z"],
               "visibility_km": vis, "wv_cm": state["wv"], "quantities": QUANTITIES}
@@ -100,10 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         ft = table.interpolate(bands, **kw)
         fe = exact.interpolate(bands, **kw)
         for q in QUANTITIES:
-            errors[q].extend((getattr(ft, q) / getattr(fe, q) - 1).ravel().tolist())
+            rel = (getattr(ft, q) / getattr(fe, q) - 1).ravel()
+            errors[q].extend(rel.tolist())
+            k = int(np.argmax(np.abs(rel)))
+            if abs(rel[k]) > worst[q][0]:
+                worst[q] = (float(abs(rel[k])), bands[k], name, season, {key: round(v, 3) for key, v in state.items()})
         if (n + 1) % 10 == 0:
             print(f"{n + 1} states: " + ", ".join(f"{q} max {100 * np.max(np.abs(errors[q])):.3f} %" for q in QUANTITIES),
                   flush=True)
+    for q in QUANTITIES:
+        print(f"worst {q}: {worst[q]}")
     summary = {q: {"median": round(float(np.median(np.abs(errors[q]))), 5), "max": round(float(np.max(np.abs(errors[q]))), 5)}
                for q in QUANTITIES}
     summary["states"] = args.states  # type: ignore[assignment]

@@ -227,8 +227,11 @@ class AtmosphericLut:
             spl = CubicSpline(m_old, logf, axis=ax)(m_new)
             fl = np.exp(np.clip(spl, logf.min() - 1.0, logf.max() + 1.0)).astype(np.float32)  # no overshoot blow-up
             fl[np.broadcast_to(np.take(self.fluxes, [0], axis=ax) <= 0, fl.shape)] = 0.0
-        else:
-            fl = CubicSpline(old, self.fluxes.astype(np.float64), axis=ax)(new).astype(np.float32)
+        else:  # transmittance terms as ln value (E0t ∝ exp(−τ/μs) is log-linear in AOT)
+            logf = np.log(np.maximum(self.fluxes.astype(np.float64), 1e-30))
+            spl = CubicSpline(old, logf, axis=ax)(new)
+            fl = np.exp(np.clip(spl, logf.min() - 1.0, logf.max() + 1.0)).astype(np.float32)
+            fl[np.broadcast_to(np.take(self.fluxes, [0], axis=ax) <= 0, fl.shape)] = 0.0
         return replace(self, **{attr: new}, lp=lp, fluxes=fl)
 
     def node_values(self, band_id: str) -> dict[str, F32]:

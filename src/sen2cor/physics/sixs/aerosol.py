@@ -1,156 +1,42 @@
-"""Aerosol models for our 6S tables, chosen to reproduce Sen2Cor's rural and maritime LUTs.
+"""Aerosol optics given to 6S as a ``.mie`` file (6S aerosol model 12), so our tables can reproduce
+Sen2Cor's rural and maritime LUTs.
 
-6S's built-in continental and maritime mixtures differ from Sen2Cor's (libRadtran, Shettle & Fenn
-type) tables by up to 50 % in SWIR path radiance.  We therefore describe each model, as Shettle & Fenn
-do, by log-normal size modes with their own refractive index (6S aerosol model 8, Mie computed by 6S
-once per model and stored in a ``.mie`` file that every run then reads with model 12), and we map
-Sen2Cor's visibility to the optical depth given to 6S with a per-model table (:attr:`AerosolModel.
-aot_scale`), because libRadtran's visibility → AOT550 relation is not Richter's fit (facts §7.4) used
-for Sen2Cor's AOT product and aerosol axis.
-
-The numbers of :data:`RURAL` and :data:`MARITIME` were fitted to the Sen2Cor 2.8 tables (S2A, mid-latitude
-summer, wv04, 0 km) with ``tools/luts/fit_aerosol.py``: size parameters to the spectral shape of the
-aerosol optical depth differences (from Tdir), the imaginary index to the path radiance and spherical
-albedo, and the AOT scale to the optical-depth level.  See docs/luts.md for the residuals.
+6S's built-in continental and maritime mixtures differ from Sen2Cor's (libRadtran) tables by up to
+50 % in SWIR path radiance, and log-normal Mie size distributions of 6S's components still left
+10–20 % (tried with 6S model 8 during development).  A :class:`TabulatedAerosol` therefore states the
+optics directly at 6S's 20 wavelengths - normalised extinction, single-scattering albedo and a two-term
+Henyey-Greenstein phase function - and writes them in the exact layout 6S V2.1 itself writes and
+reads.  It also carries the model's visibility → AOT calibration (:meth:`TabulatedAerosol.sixs_aot`),
+because libRadtran's visibility → AOT550 relation is not Richter's fit (facts §7.4) that defines
+Sen2Cor's aerosol axis and AOT product.  The fitted models live in :mod:`.aerosol_models`.
 """
 
 from __future__ import annotations
 
-import subprocess
+import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
-from sen2cor.errors import ProcessingError
-
 SIXS_WAVELENGTHS_UM: Final[tuple[float, ...]] = (
     0.350, 0.400, 0.412, 0.443, 0.470, 0.488, 0.515, 0.550, 0.590, 0.633,
     0.670, 0.694, 0.760, 0.860, 1.240, 1.536, 1.650, 1.950, 2.250, 3.750,
 )
-"""The 20 wavelengths at which 6S (V2.1) computes aerosol properties and scattering (``wldis``)."""
-
-
-@dataclass(frozen=True)
-class LognormalMode:
-    """One log-normal mode of the number size distribution (6S model 8 input)."""
-
-    median_radius_um: float
-    """Median radius r_m (µm)."""
-    sigma_g: float
-    """Geometric standard deviation (a factor, e.g. 2.24 = 10**0.35)."""
-    number_fraction: float
-    """Share of the particle number (6S "percentage density", the modes are renormalised by 6S)."""
-    n_real: float
-    """Real refractive index (same at all 20 wavelengths)."""
-    n_imag: float
-    """Imaginary refractive index up to 0.55 µm (positive = absorbing)."""
-    n_imag_swir: float | None = None
-    """Imaginary index at 2.25 µm and beyond; linear in wavelength from 0.55 µm (None = ``n_imag``)."""
-
-    def imag_spectrum(self) -> list[float]:
-        """Imaginary index at the 20 6S wavelengths."""
-        hi = self.n_imag if self.n_imag_swir is None else self.n_imag_swir
-        wl = np.asarray(SIXS_WAVELENGTHS_UM)
-        return [float(v) for v in np.interp(wl, (0.55, 2.25), (self.n_imag, hi))]
-
-
-@dataclass(frozen=True)
-class AerosolModel:
-    """A 6S multimodal log-normal aerosol model plus its visibility → AOT calibration.
-
-    Attributes
-    ----------
-    name : str
-        ``RURAL`` or ``MARITIME`` (Sen2Cor's ``Aerosol_Type``).
-    modes : tuple of LognormalMode
-    aot_nodes : tuple of float
-        Nominal sea-level AOT550 (Richter fit of a visibility, facts §7.4) where the scale is given.
-    aot_scale : tuple of float
-        AOT actually given to 6S divided by the nominal AOT, at ``aot_nodes`` (interpolated linearly,
-        constant beyond the ends).
-    r_min_um, r_max_um : float
-        Integration range of the size distribution (µm).
-    """
-
-    name: str
-    modes: tuple[LognormalMode, ...]
-    aot_nodes: tuple[float, ...] = (0.0, 2.0)
-    aot_scale: tuple[float, ...] = (1.0, 1.0)
-    r_min_um: float = 0.005
-    r_max_um: float = 20.0
-
-    def sixs_aot(self, nominal_aot: float | np.ndarray) -> np.ndarray:
-        """AOT550 given to 6S for a nominal (Sen2Cor) AOT550 above the target."""
-        a = np.asarray(nominal_aot, dtype=np.float64)
-        return a * np.interp(a, self.aot_nodes, self.aot_scale)
-
-    def mie_deck_lines(self, save_as: str) -> list[str]:
-        """6S aerosol-model lines: model 8 with the modes, results saved into ``save_as``.mie."""
-        lines = ["8", f"{self.r_min_um:.4f} {self.r_max_um:.4f} {len(self.modes)}"]
-        for m in self.modes:
-            lines.append(f"{m.median_radius_um:.6f} {m.sigma_g:.6f} {m.number_fraction:.8f}")
-            lines.append(" ".join([f"{m.n_real:.5f}"] * len(SIXS_WAVELENGTHS_UM)))
-            lines.append(" ".join(f"{k:.6f}" for k in m.imag_spectrum()))
-        lines += ["1", save_as]
-        return lines
+"""The 20 wavelengths of 6S V2.1's aerosol optical-property tables (header of a ``.mie`` file).  6S
+computes *scattering* at slightly different ones, see ``scattering.SCATTERING_WAVELENGTHS_UM``."""
 
 
 @dataclass(frozen=True)
 class MieFile:
-    """Aerosol given by a ``.mie`` file written by 6S (model 12); 6S must run in the file's folder."""
+    """Aerosol given by a ``.mie`` file (6S model 12); 6S reads it by bare name from its working folder."""
 
     path: Path
 
     def deck_lines(self) -> list[str]:
         return ["12", self.path.name]
-
-
-def write_mie_file(model: AerosolModel, folder: Path, executable: Path) -> MieFile:
-    """Run 6S once to compute the Mie properties of ``model``; returns the ``.mie`` file in ``folder``.
-
-    The file is named after the model and a hash of its parameters, so a changed model never
-    reuses a stale file.  6S writes it deterministically (same binary, same numbers).
-    """
-    import hashlib
-
-    key = hashlib.sha1(repr(model.modes).encode()).hexdigest()[:10]
-    stem = f"{model.name.lower()}_{key}"
-    target = folder / f"{stem}.mie"
-    if target.is_file():
-        return MieFile(target)
-    folder.mkdir(parents=True, exist_ok=True)
-    deck = "\n".join(
-        ["0", "0.0 0.0 0.0 0.0 1 4", "0", *model.mie_deck_lines(stem), "0", "0.1", "0", "-1000",
-         "-1", "0.55", "0", "0", "0", "0.0", "-1"]
-    ) + "\n"
-    proc = subprocess.run([str(executable)], input=deck, capture_output=True, text=True, cwd=folder, check=False)
-    if proc.returncode != 0 or not target.is_file():
-        raise ProcessingError(f"6S could not compute the Mie file {target}: {proc.stderr.strip()[-300:]}")
-    return MieFile(target)
-
-
-def read_mie_optics(mie: MieFile) -> dict[str, np.ndarray]:
-    """Normalised extinction, single-scattering albedo and asymmetry at the 20 6S wavelengths.
-
-    Returns
-    -------
-    dict of numpy.ndarray, shape (20,)
-        ``wavelength_um``, ``extinction`` (normalised to 1 at 550 nm), ``ssa``, ``asymmetry``.
-    """
-    lines = mie.path.read_text().splitlines()
-    rows = []
-    for line in lines[2:]:
-        parts = line.split()
-        if len(parts) != 7:
-            break
-        rows.append([float(p) for p in parts])
-    a = np.array(rows)
-    if a.shape != (len(SIXS_WAVELENGTHS_UM), 7):
-        raise ProcessingError(f"{mie.path}: unexpected optical-property table of shape {a.shape}")
-    return {"wavelength_um": a[:, 0], "extinction": a[:, 1], "ssa": a[:, 3], "asymmetry": a[:, 4]}
-
 
 
 PHASE_ANGLES_DEG: Final[tuple[float, ...]] = (
@@ -224,8 +110,6 @@ class TabulatedAerosol:
 
     def write(self, folder: Path) -> MieFile:
         """Write the ``.mie`` file (name from a hash of the optics) into ``folder``; deterministic."""
-        import hashlib
-
         text = self.mie_text()
         stem = f"{self.name.lower()}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -237,8 +121,6 @@ class TabulatedAerosol:
 
 def _fortran_e(x: float, width: int = 11, digits: int = 4) -> str:
     """Fortran ``E`` edit descriptor output (mantissa 0.dddd, ``-.dddd`` when negative)."""
-    import math
-
     if x == 0 or not math.isfinite(x):
         m, e = 0.0, 0
     else:

@@ -26,7 +26,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from sen2cor.physics.sixs.aerosol import AerosolModel, MieFile, TabulatedAerosol
+from sen2cor.physics.sixs.aerosol import MieFile, TabulatedAerosol
 from sen2cor.physics.sixs.runner import MonoResult, SixsCase, parse_mono, run_sixs
 from sen2cor.physics.visibility import aot550_from_visibility, visibility_from_aot550
 
@@ -58,7 +58,7 @@ class GridSpec:
     off_wavelengths_um: tuple[float, ...] = field(default=OFF_NADIR_WAVELENGTHS_UM)
 
 
-def target_aot(model: AerosolModel | TabulatedAerosol, nominal_sea_level_aot: float, elevation_km: float) -> float:
+def target_aot(model: TabulatedAerosol, nominal_sea_level_aot: float, elevation_km: float) -> float:
     """AOT550 given to 6S above a target: Sen2Cor's visibility relation at the elevation × the model's scale."""
     vis = float(visibility_from_aot550(nominal_sea_level_aot, 0.0))
     aot_z = float(aot550_from_visibility(vis, elevation_km))
@@ -66,13 +66,13 @@ def target_aot(model: AerosolModel | TabulatedAerosol, nominal_sea_level_aot: fl
     return aot_z * scale
 
 
-def chunk_name(model: AerosolModel | TabulatedAerosol, ia: int, iz: int) -> str:
+def chunk_name(model: TabulatedAerosol, ia: int, iz: int) -> str:
     """File name of a chunk, e.g. ``rural_a03_z00.npz``."""
     return f"{model.name.lower()}_a{ia:02d}_z{iz:02d}.npz"
 
 
 def run_chunk(
-    model: AerosolModel | TabulatedAerosol, mie: MieFile, grid: GridSpec, ia: int, iz: int, workers: int = 1,
+    model: TabulatedAerosol, mie: MieFile, grid: GridSpec, ia: int, iz: int, workers: int = 1,
     runner: Callable[[SixsCase], str] = run_sixs,
 ) -> dict[str, F64]:
     """Run all 6S cases of one chunk and return its arrays (see module docstring)."""
@@ -127,7 +127,7 @@ def save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     tmp.replace(path)
 
 
-def pending_chunks(model: AerosolModel | TabulatedAerosol, grid: GridSpec, folder: Path) -> Iterable[tuple[int, int]]:
+def pending_chunks(model: TabulatedAerosol, grid: GridSpec, folder: Path) -> Iterable[tuple[int, int]]:
     """Chunks (ia, iz) of ``model`` not yet in ``folder``, low elevations first."""
     for iz in range(len(grid.elevation_km)):
         for ia in range(len(grid.aot)):
