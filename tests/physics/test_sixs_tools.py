@@ -134,3 +134,22 @@ def test_target_aot_follows_visibility_relation():
     assert scattering.target_aot(model, 0.2, 0.0) == pytest.approx(0.2)
     vis = float(visibility_from_aot550(0.2, 0.0))
     assert scattering.target_aot(model, 0.2, 2.0) == pytest.approx(float(aot550_from_visibility(vis, 2.0)))
+
+
+def test_committed_gas_tables_are_physical():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools/luts/chunks/gas.npz"
+    if not path.is_file():
+        pytest.skip(f"{path} not generated (make luts)")
+    with np.load(path) as g:
+        grid = spectral.wavelength_grid()
+        i600, i760, i940 = (int(np.argmin(np.abs(grid - w))) for w in (0.6, 0.7625, 0.94))
+        k_o3 = -np.log(g["o3"][:, i600]) / g["y_o3"]
+        np.testing.assert_allclose(k_o3, 0.1225, rtol=0.02)  # Chappuis band ≈ 0.12 per cm-atm (Beer)
+        assert 0.3 < g["other"][0, 0, i760] < 0.7  # O2 A band, two-way air mass 2, 2.5 nm step
+        t940 = g["h2o"][0][:, i940]
+        assert np.all(np.diff(t940) < 0) and t940[-1] < 0.3  # more water, less light
+        assert np.all(g["other"][-1] >= g["other"][0] - 1e-4)  # less fixed gas above 3.5 km
+        e0 = g["solar_irradiance"]
+        assert 1700 < e0[int(np.argmin(np.abs(grid - 0.5)))] < 2100  # W m-2 µm-1 near 0.5 µm
