@@ -94,3 +94,20 @@ def test_parity_with_sen2cor_3_3_at_20m(shared_data: Path, tmp_path: Path, monke
     quality = next(ours.glob("GRANULE/L2A_*/QI_DATA/L2A_QUALITY.xml")).read_text()
     assert 'AOT_RETRIEVAL_METHOD">SEN2COR_DDV<' in quality  # PSD 14.6 metadata carry it only in the report
     assert (ours / "GRANULE").is_dir() and _img(ours, 60, "B09").shape == (128, 256)
+
+
+def test_10m_run_reuses_an_existing_20m_product(shared_data: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--resolution 10`` after ``--resolution 20`` gives the same 10 m images as one default run."""
+    from sen2cor.testing import L1CSpec, make_l1c
+
+    monkeypatch.setenv("SEN2COR_LUT_DIR", str(shared_data / "sen2cor-2.8-luts"))
+    l1c = make_l1c(tmp_path / "in", L1CSpec(shape10=(120, 120)))
+    assert main([str(l1c), "--resolution", "20", "--output_dir", str(tmp_path / "two")]) == 0
+    assert main([str(l1c), "--resolution", "10", "--output_dir", str(tmp_path / "two")]) == 0
+    assert main([str(l1c), "--output_dir", str(tmp_path / "one")]) == 0
+    (two,), (one,) = (tmp_path / "two").glob("*.SAFE"), (tmp_path / "one").glob("*.SAFE")
+    for key in ("B02", "B08", "AOT", "WVP"):
+        np.testing.assert_array_equal(_img(two, 10, key), _img(one, 10, key), err_msg=key)
+    quality = next(two.glob("GRANULE/L2A_*/QI_DATA/L2A_QUALITY.xml")).read_text()
+    assert 'AOT_RETRIEVAL_METHOD">SEN2COR_DDV<' in quality

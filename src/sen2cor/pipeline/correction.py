@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sen2cor.ac.parameters import AcParameters
+from sen2cor.ac.result import AcResult
 from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import AuxDataError, FallbackWarning
 from sen2cor.io.l1c_bands import BandReader
@@ -100,6 +101,41 @@ def _tile_latitude(product: L1CProduct) -> float:
     return float(lats[0])
 
 
+def season_of(product: L1CProduct, params: AcParameters) -> str:
+    """SUMMER/WINTER for ``Mid_Latitude`` (AUTO from the tile-centre latitude and the date; facts §5 item 4)."""
+    t = product.datatake_sensing_start
+    return sel.resolve_season(params.mid_latitude, _tile_latitude(product), t.timetuple().tm_yday, t.year)
+
+
+def ac_from_product(result: ResolutionResult, product: L1CProduct, settings: L2ASettings,
+                    aot_method: str) -> AcResult:
+    """The 20 m aerosol/WV state of an existing product, as the ``previous`` of a 10 m run.
+
+    Sen2Cor keeps the 20 m visibility-index map in its database; a written product holds only AOT, so the
+    index is recovered from AOT550 with the visibility relation of facts §7.4 at the flat-terrain altitude.
+    """
+    from sen2cor.ac import cams
+    from sen2cor.ac.result import AcInfo
+
+    params = ac_parameters(settings)
+    shape = result.scl.shape if result.scl is not None else product.tile.grid.shape(result.resolution)
+    aot = result.aot if result.aot is not None else np.zeros(shape, np.float32)
+    wv = result.wvp if result.wvp is not None else np.zeros(shape, np.float32)
+    vis_index = np.where(aot > 0, cams.visibility_index_from_aod(np.maximum(aot, 1e-3), params.altitude), 0)
+    vis_index = vis_index.astype(np.uint8)
+    valid = vis_index > 0
+    aerosol = "RURAL" if params.aerosol_type == "AUTO" else params.aerosol_type
+    info = AcInfo(
+        aot_retrieval_method=aot_method, wv_retrieval_method="SEN2COR_APDA" if (wv > 0).any() else "NA",
+        mean_visibility_index=int(vis_index[valid].mean() + 0.5) if valid.any() else 0,
+        mean_aot=float(aot[aot > 0].mean()) if (aot > 0).any() else 0.0,
+        mean_wv_cm=float(wv[wv > 0].mean()) if (wv > 0).any() else 0.0,
+        aerosol_type=aerosol, season=season_of(product, params),
+    )
+    return AcResult(boa={}, aot550=aot.astype(np.float32), wv_cm=wv.astype(np.float32), vis_index=vis_index,
+                    ddv_mask=np.zeros(shape, bool), info=info, resolution=result.resolution)
+
+
 def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data: inp.ResolutionInputs,
             scene: SceneOutcome, info: ProcessingInfo, timings: dict[str, float],
             aux: AuxInputs | None = None):
@@ -115,9 +151,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     res = data.resolution
     params = ac_parameters(settings)
     ozone = inp.ozone(product, settings)
-    doy = product.datatake_sensing_start.timetuple().tm_yday
-    season = sel.resolve_season(params.mid_latitude, _tile_latitude(product), doy,
-                                product.datatake_sensing_start.year)
+    season = season_of(product, params)
     aerosols = ("RURAL", "MARITIME") if params.aerosol_type == "AUTO" else (params.aerosol_type,)
     with timed(f"LUT load {res} m", timings):
         tables = load_tables(settings, product, res, season, ozone.du, aerosols)
@@ -236,8 +270,8 @@ def correct_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
     scl10 = inp.upsample_nearest(scl20, 2, shape)
     params = ac_parameters(settings)
     ozone = inp.ozone(product, settings)
-    season = base.ac.info.season if hasattr(base.ac, "info") else "SUMMER"
-    aerosol = base.ac.info.aerosol_type if hasattr(base.ac, "info") and base.ac.info.aerosol_type else "RURAL"
+    season = base.ac.info.season
+    aerosol = base.ac.info.aerosol_type or "RURAL"
     tables = load_tables(settings, product, 10, season, ozone.du, (aerosol,))
     sza, saa = sun_angles(product, 10)
     angles = product.tile.angles

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -131,7 +132,8 @@ def _process(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan
     if writer.existing is not None and writer.has_resolution(res_sc) and 10 in plan.runs:
         log.info("re-using the %d m results of %s", res_sc, writer.existing.name)
         existing = read_resolution(writer.existing, res_sc, offset=writer.offset)
-        previous = stages.reuse(existing if win is None else roi.crop(existing, win), info)
+        previous = stages.reuse(existing if win is None else roi.crop(existing, win), info, product, settings,
+                                _existing_aot_method(writer.existing))
     else:
         previous = stages.process_base_resolution(product, settings, reader, res_sc, info)
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
@@ -145,6 +147,15 @@ def _process(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan
         writer.write_resolution(full(ten.result))
         info = ten.info
     return info
+
+
+def _existing_aot_method(product: Path) -> str:
+    """``AOT_RETRIEVAL_METHOD`` of an existing product's quality report (NA if absent)."""
+    for report in product.glob("GRANULE/L2A_*/QI_DATA/L2A_QUALITY.xml"):
+        m = re.search(r'AOT_RETRIEVAL_METHOD">([A-Z0-9_]+)<', report.read_text(encoding="utf-8"))
+        if m:
+            return m.group(1)
+    return "NA"
 
 
 def _summary(path: Path, info: ProcessingInfo) -> None:

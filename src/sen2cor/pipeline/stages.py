@@ -83,9 +83,22 @@ def dem_output(settings: L2ASettings, aux: AuxInputs) -> NDArray[np.float32] | N
     return aux.dem.elevation
 
 
-def reuse(result: ResolutionResult, info: ProcessingInfo) -> RunOutcome:
-    """A 20 m result read back from an existing product, as the base of a 10 m run."""
-    return RunOutcome(result, info, ac=result)
+def reuse(result: ResolutionResult, info: ProcessingInfo, product: L1CProduct, settings: L2ASettings,
+          aot_method: str) -> RunOutcome:
+    """A 20 m result read back from an existing product, as the base of a 10 m run.
+
+    The scene percentages are recomputed from its SCL so that the rewritten metadata keep them.
+    """
+    from sen2cor.pipeline.correction import ac_from_product
+    from sen2cor.sc.quality import scene_percentages
+
+    if result.scl is not None:
+        full = int(np.prod(product.tile.grid.shape(result.resolution)))
+        info = dataclasses.replace(info, scene_percentages=scene_percentages(result.scl, full_tile_pixels=full))
+    ac = ac_from_product(result, product, settings, aot_method)
+    info = dataclasses.replace(info, aot_method=aot_method, granule_mean_aot=ac.info.mean_aot or None,
+                               granule_mean_wv=ac.info.mean_wv_cm or None)
+    return RunOutcome(result, info, ac=ac)
 
 
 def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base: RunOutcome) -> RunOutcome:
