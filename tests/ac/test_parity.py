@@ -45,7 +45,7 @@ def _to20(dn: np.ndarray, band: str, shape: tuple[int, int]) -> np.ndarray:
 def parity(shared_data: Path, lut_rural):
     root = shared_data / "parity-a"
     if not root.is_dir():
-        pytest.skip(f"{root} not found")
+        pytest.skip(f"parity data (real L1C + Sen2Cor 3.3 output) not found at {root}")
     product = read_l1c(next((root / "input").glob("S2A_MSIL1C_*.SAFE")))
     out = next((root / "sen2cor-3.3-output" / "res20").glob("S2A_MSIL2A_*.SAFE"))
     band = lambda name: _read(next(out.glob(f"GRANULE/*/IMG_DATA/R20m/*_{name}_20m.jp2")))

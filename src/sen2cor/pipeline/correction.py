@@ -36,20 +36,7 @@ LUT_DIR_ENV = "SEN2COR_LUT_DIR"
 
 def ac_parameters(settings: L2ASettings) -> AcParameters:
     """The AC parameters of a run: user GIPP flags/calibration ⊕ the CAL_AC GIPP (facts §2.1, §2.3)."""
-    u = settings.user
-    calibration = {f.name: getattr(settings.ac.parameters, f.name)
-                   for f in dataclasses.fields(settings.ac.parameters)}
-    return AcParameters(
-        **calibration,
-        aerosol_type=u.aerosol_type, mid_latitude=u.mid_latitude, ozone_content=u.ozone_content,
-        wv_correction=u.wv_correction, vis_update_mode=u.vis_update_mode, wv_watermask=u.wv_watermask,
-        cirrus_correction=u.cirrus_correction, dem_terrain_correction=u.dem_terrain_correction,
-        brdf_correction=u.brdf_correction, brdf_lower_bound=u.brdf_lower_bound, adj_km=u.adj_km,
-        visibility=u.visibility_km, altitude=u.altitude_km, smooth_wv_map=u.smooth_wv_map_m,
-        wv_threshold_cirrus=u.wv_threshold_cirrus_cm, scaling_limiter=settings.ac.scaling_limiter,
-        scaling_disabler=settings.ac.scaling_disabler, rho_retrieval_step2=settings.ac.rho_retrieval_step2,
-        min_sc_blu=settings.ac.min_sc_blu, max_sc_blu=settings.ac.max_sc_blu,
-    )
+    return AcParameters.from_gipps(settings.user, settings.ac)
 
 
 def sen2cor_lib_dir(settings: L2ASettings) -> Path | None:
@@ -179,15 +166,15 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     )
     b09_60m = None
     if res == 20 and ac.info.ac_enabled and settings.user.downsample_20_to_60 and "B09" in ac.boa:
-        b09_60m = _b09_native(product, settings, reader, tables, params, ozone, season, scene, ac)
+        b09_60m = _b09_60m(ac.boa["B09"])
     return RunOutcome(result, info, ac=ac, b09_60m=b09_60m, timings=timings)
 
 
-def _b09_native(product, settings, reader, tables, params, ozone, season, scene, ac):
+def _b09_60m(b09: np.ndarray) -> np.ndarray:
     """B09 for the aggregated 60 m product: the 20 m B09 BOA block-averaged (facts §9 takes it from 60 m)."""
     from sen2cor.io.l1c_bands import block_mean
 
-    b09 = ac.boa["B09"].astype(np.float32)
+    b09 = b09.astype(np.float32)
     out = block_mean(b09, 3)
     nd = block_mean((b09 <= 0).astype(np.float32), 3) > 0.5
     out[nd] = np.nan

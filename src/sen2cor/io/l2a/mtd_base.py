@@ -22,6 +22,7 @@ from lxml import etree
 
 from sen2cor.errors import MetadataError
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.xml import safe_parser
 from sen2cor.io.l2a.results import ProcessingInfo
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ PSD_FOR_NEW_BASELINES: Final[float] = 14.9
 
 SPACECRAFT_NAMES: Final[dict[str, str]] = {"S2A": "Sentinel-2A", "S2B": "Sentinel-2B", "S2C": "Sentinel-2C"}
 
-_SECURE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True,
-                                 huge_tree=True)
+_SECURE_PARSER = safe_parser(remove_blank_text=True, huge_tree=True)
+"""L1C metadata parser: no entities, DTDs or network (MTD_DS.xml may exceed libxml2's default limits)."""
 
 
 def output_psd(l1c: L1CProduct, info: ProcessingInfo) -> float:
