@@ -109,18 +109,40 @@ def has_adjacency(band_id: str) -> bool:
     return not any(lo <= w <= hi for lo, hi in ADJACENCY_EXCLUDED_UM)
 
 
-def background_mean(rho: F32, setup: AdjacencySetup, box: int) -> F32:
-    """Box mean of ρ with no-data filled by the band mean and (if many) clouds by the clear mean, ≥ 0."""
-    work = rho.copy()
-    if setup.valid.any() and not setup.valid.all():
-        work[~setup.valid] = rho[setup.valid].mean()
+@dataclass(frozen=True)
+class BackgroundFill:
+    """Scene means that replace no-data and clouds before the box mean (None: not replaced).
+
+    :func:`background_fill` computes them from a whole tile; a caller working in strips passes the
+    whole-tile values accumulated beforehand.
+    """
+
+    nodata: float | None
+    clouds: float | None
+
+
+def background_fill(rho: F32, setup: AdjacencySetup) -> BackgroundFill:
+    """No-data fill = mean ρ of the valid pixels (if some are not valid); cloud fill = mean of the clear ones."""
+    nodata = float(rho[setup.valid].mean()) if setup.valid.any() and not setup.valid.all() else None
+    clouds = None
     if setup.replace_clouds and setup.clear.any():
-        work[setup.clouds] = work[setup.clear].mean()
+        clouds = float(rho[setup.clear].mean())
+    return BackgroundFill(nodata, clouds)
+
+
+def background_mean(rho: F32, setup: AdjacencySetup, box: int, fill: BackgroundFill | None = None) -> F32:
+    """Box mean of ρ with no-data filled by the band mean and (if many) clouds by the clear mean, ≥ 0."""
+    fill = fill or background_fill(rho, setup)
+    work = rho.copy()
+    if fill.nodata is not None:
+        work[~setup.valid] = np.float32(fill.nodata)
+    if fill.clouds is not None:
+        work[setup.clouds] = np.float32(fill.clouds)
     return np.maximum(box_mean(work, box), np.float32(0.0))
 
 
 def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, setup: AdjacencySetup,
-                 *, adjacency: bool = True) -> F32:
+                 *, adjacency: bool = True, fill: BackgroundFill | None = None) -> F32:
     """Adjacency (if applicable) and spherical-albedo correction of one band (facts §7.7).
 
     Parameters
@@ -133,6 +155,8 @@ def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, set
     setup : AdjacencySetup
     adjacency : bool
         False switches the adjacency term off for every band (spherical albedo still applied).
+    fill : BackgroundFill, optional
+        Whole-tile fill values when ``rho`` is a strip of the tile (default: computed from ``rho``).
 
     Returns
     -------
@@ -141,7 +165,7 @@ def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, set
     q = np.asarray(q, dtype=np.float32)
     s = np.asarray(s, dtype=np.float32)
     if adjacency and has_adjacency(band_id):
-        mean = background_mean(rho, setup, setup.box)
+        mean = background_mean(rho, setup, setup.box, fill)
         out = rho.copy()
         if not setup.high_cloud:
             out += q * (out - mean)

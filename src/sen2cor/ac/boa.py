@@ -84,10 +84,15 @@ class BoaContext:
     @property
     def centre(self) -> int:
         """Index of the scene-centre cell (used by step 2; facts §7.7)."""
-        rows = sorted({c.rows.start for c in self.cells})
-        cols = sorted({c.cols.start for c in self.cells})
-        r0, c0 = rows[len(rows) // 2], cols[len(cols) // 2]
-        return next(i for i, c in enumerate(self.cells) if c.rows.start == r0 and c.cols.start == c0)
+        return centre_cell(self.cells)
+
+
+def centre_cell(cells: list[Cell]) -> int:
+    """Index of the scene-centre cell of a cell grid (facts §7.7)."""
+    rows = sorted({c.rows.start for c in cells})
+    cols = sorted({c.cols.start for c in cells})
+    r0, c0 = rows[len(rows) // 2], cols[len(cols) // 2]
+    return next(i for i, c in enumerate(cells) if c.rows.start == r0 and c.cols.start == c0)
 
 
 def radiance(toa: F32, solar_irradiance: float, cos_sza: float) -> F32:

@@ -13,7 +13,7 @@ For the 10 m run pass the 20 m result as ``previous``: its visibility-index map,
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 
 import numpy as np
@@ -104,6 +104,7 @@ def correct_resolution(
     ozone_source: str = "CONFIG",
     season: str | None = None,
     fixed_wv_cm: float | None = None,
+    release_toa: bool = False,
 ) -> AcResult:
     """Atmospheric correction of one tile at one resolution.
 
@@ -143,6 +144,9 @@ def correct_resolution(
     fixed_wv_cm : float, optional
         Skip APDA and use this water-vapour column (cm above the ground) everywhere — for validation
         against a known truth (closed loop); reported as WV method ``FIXED``.
+    release_toa : bool
+        The caller hands ``toa`` over: each band is removed from it (a mutable mapping) as soon as its
+        surface reflectance is computed, so that TOA and BOA of a full tile are not in memory together.
 
     Returns
     -------
@@ -162,6 +166,8 @@ def correct_resolution(
     season = (season or first.attrs.get("season", "SUMMER")).upper()
     base_info = {"season": season, "ozone_du": float(ozone_du), "ozone_source": ozone_source,
                  "aerosol_type": next(iter(luts))}
+    handed_over = toa if release_toa and isinstance(toa, MutableMapping) else None
+    keys = {band_info(b).id: b for b in toa}
     toa = {band_info(b).id: np.asarray(v, dtype=np.float32) for b, v in toa.items()}
     valid = scl > SceneClass.SATURATED_DEFECTIVE
     missing = [b for b in REQUIRED_BANDS.get(resolution, REQUIRED_BANDS[20]) if b not in toa]
@@ -204,6 +210,7 @@ def correct_resolution(
             results[name] = aot_mod.retrieve_aerosol(ctx, cams_visibility_index)
         aerosol_name = _choose_aerosol(results)
         aer = results[aerosol_name]
+        del rad, ctx, results  # the radiances (five full bands) are not needed any more
     lut_sel = luts[aerosol_name]
 
     # ---------------------------------------------------------------- water vapour
@@ -270,6 +277,10 @@ def correct_resolution(
             rho[~valid] = 0.0
         boa[b] = rho
         negative[b] = 100.0 * np.count_nonzero((rho < 0) & valid) / n_valid
+        if release_toa:
+            toa.pop(b, None)
+            if handed_over is not None:
+                handed_over.pop(keys[b], None)
 
     # ---------------------------------------------------------------- maps and quality values
     if previous is not None:

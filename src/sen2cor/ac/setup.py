@@ -215,7 +215,8 @@ def n_elevation_classes(max_elevation_m: float) -> int:
     return 126
 
 
-def _flat_terrain(shape: tuple[int, int], sza: F32, altitude_km: float) -> Terrain:
+def flat_terrain(shape: tuple[int, int], sza: F32, altitude_km: float) -> Terrain:
+    """Flat terrain at ``altitude_km`` (clipped to the LUT range) lit at the per-pixel SZA (facts §7.1)."""
     alt_m = float(np.clip(altitude_km * 1000.0, 0.0, MAX_ELEVATION_M))
     cls = int(np.floor(alt_m / ELEVATION_CLASS_M + 0.5))
     cos_beta = np.broadcast_to(quantise_cos(np.cos(np.deg2rad(sza))), shape)
@@ -268,7 +269,7 @@ def prepare_terrain(
     if np.isnan(sza).any():
         sza = np.where(np.isnan(sza), np.float32(np.nanmean(sza)), sza)
     if elevation_km is None:
-        return _flat_terrain(shape, sza, params.altitude)
+        return flat_terrain(shape, sza, params.altitude)
     valid = scl > SceneClass.SATURATED_DEFECTIVE
     dem_m = np.clip(np.asarray(elevation_km, dtype=np.float32) * 1000.0, 0.0, MAX_ELEVATION_M)
     positive = dem_m[valid & (dem_m > 0)]
@@ -280,7 +281,7 @@ def prepare_terrain(
     hdiff = float(np.ptp(positive)) if positive.size else 0.0
     if hdiff < params.ac_dem_p2p_val and steep_fraction < params.ac_topo_corr_th:
         logger.info("quasi-flat DEM (peak-to-peak %.1f m): flat terrain at %.3f km (facts §7.1)", hdiff, mean_m / 1000)
-        return _flat_terrain(shape, sza, mean_m / 1000.0)
+        return flat_terrain(shape, sza, mean_m / 1000.0)
 
     max_m = float(dem_m[valid].max()) if valid.any() else 0.0
     n_classes = n_elevation_classes(max_m)

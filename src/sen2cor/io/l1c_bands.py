@@ -8,10 +8,12 @@ B09/B10), no-data propagated by nearest neighbour.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -28,6 +30,10 @@ log = logging.getLogger(__name__)
 
 BILINEAR_UPSAMPLED = frozenset({"B09", "B10"})
 """Bands Sen2Cor up-samples bilinearly instead of bicubically (facts §5 item 2)."""
+
+
+DOWNSAMPLE_STRIP_ROWS = 2048
+"""Source rows per strip when a band is down-sampled (two rows of 1024² JPEG 2000 tiles)."""
 
 
 def default_threads() -> int:
@@ -92,17 +98,35 @@ class BandReader:
         Metadata from :func:`sen2cor.io.l1c.read_l1c`.
     threads:
         OpenJPEG decoding threads and concurrent band reads (``Nr_Threads``); ``None`` = AUTO.
+    spill_dir:
+        Optional scratch folder: the 10 m bands' DN decoded for the 20 m run are kept there uncompressed
+        (241 MB per band for a full tile), and the 10 m run reads them back instead of decoding the
+        JPEG 2000 a second time.
     """
 
-    def __init__(self, product: L1CProduct, threads: int | None = None) -> None:
+    def __init__(self, product: L1CProduct, threads: int | None = None, spill_dir: Path | None = None) -> None:
         self.product = product
         self.threads = threads or default_threads()
+        self.spill_dir = spill_dir
 
     def _env(self) -> rasterio.Env:
         return rasterio.Env(GDAL_NUM_THREADS=str(self.threads), GDAL_CACHEMAX=256)
 
+    def _frame(self, resolution: int) -> tuple[int, int, tuple[int, int]]:
+        """``(row, col, full_shape)``: where the product grid starts in the band image, and the image size.
+
+        A region-of-interest grid (``pipeline.roi.WindowGrid``) is a window of the full frame.
+        """
+        grid = self.product.tile.grid
+        win = getattr(grid, "window", None)
+        full = getattr(grid, "full_sizes", {}).get(resolution) or grid.shape(resolution)
+        if win is None:
+            return 0, 0, full
+        r, c, _, _ = win.at(resolution)
+        return r, c, full
+
     def dn(self, band_id: str, window: Window | None = None) -> NDArray[np.uint16]:
-        """Raw DN of ``band_id`` at its native resolution (optionally a window of it).
+        """Raw DN of ``band_id`` at its native resolution (optionally a window of the band image).
 
         Raises
         ------
@@ -113,7 +137,7 @@ class BandReader:
         path = self.product.tile.band_files.get(b.id)
         if path is None:
             raise ProductError(f"{self.product.tile.path}: band {b.id} is missing from the product")
-        expected = self.product.tile.grid.shape(b.resolution)
+        expected = self._frame(b.resolution)[2]
         try:
             with self._env(), rasterio.open(path) as ds:
                 if (ds.height, ds.width) != expected:
@@ -125,10 +149,54 @@ class BandReader:
         except rasterio.errors.RasterioIOError as exc:
             raise ProductError(f"{path}: cannot decode band {b.id} ({exc}); the file is damaged") from None
 
-    def dn_at(self, band_id: str, resolution: int) -> NDArray[np.float32]:
-        """DN of ``band_id`` resampled to ``resolution`` m (float32, 0 = no data)."""
+    def toa_rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
+        """TOA reflectance of rows ``row0:row1`` of the product grid, at the band's native resolution."""
         b = band(band_id)
-        return resample(self.dn(b.id), b.resolution, resolution, self.product.tile.grid.shape(resolution), b.id)
+        r, c, _ = self._frame(b.resolution)
+        cols = self.product.tile.grid.shape(b.resolution)[1]
+        spilled = self._spill_path(b.id)
+        if spilled is not None and spilled.is_file():
+            dn = np.empty((row1 - row0, cols), np.uint16)
+            with open(spilled, "rb") as f:
+                f.seek(row0 * cols * 2)
+                f.readinto(memoryview(dn).cast("B"))
+        else:
+            dn = self.dn(b.id, Window(c, r + row0, cols, row1 - row0))
+        return dn_to_toa(dn.astype(np.float32), self.product.radio_add_offset[b.id], self.product.quantification_value)
+
+    def _spill_path(self, band_id: str) -> Path | None:
+        return None if self.spill_dir is None else self.spill_dir / f"{band_id}.u16"
+
+    def dn_at(self, band_id: str, resolution: int) -> NDArray[np.float32]:
+        """DN of ``band_id`` resampled to ``resolution`` m (float32, 0 = no data).
+
+        Down-sampling reads the band in strips of :data:`DOWNSAMPLE_STRIP_ROWS` rows, so that a 10 m band
+        (241 MB of DN, four times that as float) is never whole in memory; block means are local, so the
+        result is the same as resampling the whole image.
+        """
+        b = band(band_id)
+        shape = self.product.tile.grid.shape(resolution)
+        if resolution <= b.resolution:
+            return resample(self.dn(b.id), b.resolution, resolution, shape, b.id)
+        f = resolution // b.resolution
+        r, c, _ = self._frame(b.resolution)
+        src_rows, src_cols = self.product.tile.grid.shape(b.resolution)
+        step = max(f, (DOWNSAMPLE_STRIP_ROWS // f) * f)
+        if src_rows % f or src_rows <= step:
+            return resample(self.dn(b.id), b.resolution, resolution, shape, b.id)
+        out = np.empty(shape, np.float32)
+        spill = self._spill_path(b.id) if b.resolution == 10 else None
+        part = spill.with_suffix(".part") if spill is not None and not spill.is_file() else None
+        with open(part, "wb") if part is not None else contextlib.nullcontext() as keep:
+            for r0 in range(0, src_rows, step):
+                r1 = min(r0 + step, src_rows)
+                dn = self.dn(b.id, Window(c, r + r0, src_cols, r1 - r0))
+                if keep is not None:
+                    keep.write(np.ascontiguousarray(dn).tobytes())
+                out[r0 // f: r1 // f] = resample(dn, b.resolution, resolution, ((r1 - r0) // f, shape[1]), b.id)
+        if part is not None:
+            os.replace(part, spill)
+        return out
 
     def toa(self, band_id: str, resolution: int) -> NDArray[np.float32]:
         """TOA reflectance of ``band_id`` at ``resolution`` m (float32, 0 = no data; facts §3)."""

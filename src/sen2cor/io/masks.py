@@ -565,10 +565,10 @@ def quality_mask(
 
 __all__ = [
     "CLASSI_LAYERS",
-    "GeneralQuality",
-    "GmlMask",
     "QUALIT_LAYERS",
     "SEN2COR_QLT_LAYERS",
+    "GeneralQuality",
+    "GmlMask",
     "band_mask",
     "detector_footprint",
     "find_mask_file",

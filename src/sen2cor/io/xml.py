@@ -7,8 +7,8 @@ XXE) and names the file in every error.  Lookups use element *local* names so th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from lxml import etree
 

@@ -76,8 +76,13 @@ def grid_to_pixels(
 
 def zenith_azimuth_at(
     grid: AngleGrid, tile: TileGrid, resolution: int, *, sun: bool = False,
+    window: tuple[int, int, int, int] | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Per-pixel ``(zenith, azimuth)`` in degrees at ``resolution`` for the whole tile."""
+    """Per-pixel ``(zenith, azimuth)`` in degrees at ``resolution`` for the whole tile.
+
+    ``window`` = ``(row, col, nrows, ncols)`` in pixels of ``resolution`` from the tile corner restricts the
+    result to that window (same values as cropping the whole-tile result).
+    """
     zen = grid.zenith.astype(np.float32).copy()
     if sun:
         positive = zen[(zen > 0) & ~np.isnan(zen)]
@@ -87,12 +92,13 @@ def zenith_azimuth_at(
     if sun and float(np.nanmax(zen)) >= 90.0:
         raise ProcessingError(f"sun zenith up to {float(np.nanmax(zen)):.1f}° in MTD_TL.xml: sun below the horizon")
     az = _fill_nan(grid.azimuth.astype(np.float32))
-    shape = tile.shape(resolution)
+    shape = tile.shape(resolution) if window is None else (window[2], window[3])
+    offset = (0, 0) if window is None else (window[0], window[1])
     step = (grid.row_step_m, grid.col_step_m)
-    z = grid_to_pixels(zen, step, resolution, shape)
+    z = grid_to_pixels(zen, step, resolution, shape, offset)
     rad = np.deg2rad(az)
-    s = grid_to_pixels(np.sin(rad), step, resolution, shape)
-    c = grid_to_pixels(np.cos(rad), step, resolution, shape)
+    s = grid_to_pixels(np.sin(rad), step, resolution, shape, offset)
+    c = grid_to_pixels(np.cos(rad), step, resolution, shape, offset)
     a = (np.rad2deg(np.arctan2(s, c)) % 360.0).astype(np.float32)
     return z.astype(np.float32), a
 

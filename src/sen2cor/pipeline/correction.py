@@ -154,9 +154,13 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
             view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
             elevation_km=aux.elevation_km, terrain=aux.ac_terrain(),
             cams_visibility_index=cams_index, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
+            release_toa=True,  # the TOA bands are not needed after their correction: frees memory
         )
     info = _merge_info(info, ac.info, scene)
-    boa = {b: _nan_nodata(v) for b, v in ac.boa.items()}
+    b09_60m = None
+    if res == 20 and ac.info.ac_enabled and settings.user.downsample_20_to_60 and "B09" in ac.boa:
+        b09_60m = _b09_60m(ac.boa["B09"])
+    boa = {b: _nan_nodata(v) for b, v in ac.boa.items()}  # in place: the AC result is ours
     result = ResolutionResult(
         resolution=res, boa=boa, scl=scene.sc.scl, aot=ac.aot550 if ac.info.ac_enabled else None,
         wvp=ac.wv_cm if ac.info.ac_enabled else None,
@@ -164,9 +168,6 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
         ddv_mask=ac.ddv_mask if settings.user.generate_ddv_output and ac.info.ac_enabled else None,
         dem=dem_output(settings, aux),
     )
-    b09_60m = None
-    if res == 20 and ac.info.ac_enabled and settings.user.downsample_20_to_60 and "B09" in ac.boa:
-        b09_60m = _b09_60m(ac.boa["B09"])
     return RunOutcome(result, info, ac=ac, b09_60m=b09_60m, timings=timings)
 
 
@@ -182,8 +183,9 @@ def _b09_60m(b09: np.ndarray) -> np.ndarray:
 
 
 def _nan_nodata(a: np.ndarray) -> np.ndarray:
-    out = a.astype(np.float32, copy=True)
-    out[a == 0] = np.nan
+    """``a`` as float32 with NaN where it is 0 (no data), in place when it is float32 already."""
+    out = a.astype(np.float32, copy=False)
+    out[out == 0] = np.nan
     return out
 
 

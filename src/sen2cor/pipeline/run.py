@@ -16,8 +16,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from sen2cor.config.logsetup import run_log_file
 from sen2cor.config.settings import L2ASettings, RunOptions
 from sen2cor.errors import ConfigError
@@ -26,7 +24,7 @@ from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.writer import L2AWriter, read_resolution
-from sen2cor.pipeline import roi, stages
+from sen2cor.pipeline import roi, stages, ten_metre
 from sen2cor.pipeline.plan import plan_resolutions
 
 log = logging.getLogger(__name__)
@@ -73,9 +71,10 @@ def run(options: RunOptions, settings: L2ASettings) -> Path:
     Sen2CorError
         Any user-facing failure (bad input, unreadable auxiliary data, …); no product is left behind.
     """
-    if options.mode is not None:
-        raise ConfigError(f"--mode {options.mode}: PDGS datastrip/tile processing is not available yet; "
-                          "run without --mode on the L1C user product")
+    if options.mode is not None:  # PDGS mode: datastrip, then tile by tile (user manual §3.3.1)
+        from sen2cor.pipeline.pdgs import run_pdgs
+
+        return run_pdgs(options, settings)
     if options.input_dir is None:
         raise ConfigError("no input product given")
     product = read_l1c(options.input_dir)
@@ -95,7 +94,7 @@ def run(options: RunOptions, settings: L2ASettings) -> Path:
                 log.info("--cr_only: creating the product tree and metadata only")
                 writer.write_metadata()
                 return writer.finalise(log_file=log_file)
-            info = _process(product, settings, writer, plan)
+            info = process_planned(product, settings, writer, plan)
             writer.write_metadata(info)
             path = writer.finalise(log_file=log_file)
             _summary(path, info)
@@ -104,7 +103,7 @@ def run(options: RunOptions, settings: L2ASettings) -> Path:
         log_file.unlink(missing_ok=True)
 
 
-def _already_done(writer: L2AWriter, plan, sc_only: bool) -> bool:  # noqa: ANN001
+def _already_done(writer: L2AWriter, plan, sc_only: bool) -> bool:
     """Sen2Cor stops when the product already holds what was asked (an SCL for ``--sc_only``)."""
     assert writer.existing is not None
     if sc_only:
@@ -113,17 +112,28 @@ def _already_done(writer: L2AWriter, plan, sc_only: bool) -> bool:  # noqa: ANN0
     return all(writer.has_resolution(r) for r in plan.products)
 
 
-def _process(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan) -> ProcessingInfo:  # noqa: ANN001
-    """Run the planned resolutions and write their images; returns the final processing info."""
+def process_planned(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan) -> ProcessingInfo:
+    """Run the planned resolutions and write their images; returns the final processing info.
+
+    Scratch files (the 10 m bands' DN between the 20 m and the 10 m run) live in a folder inside the
+    temporary product, removed at the end.
+    """
+    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=writer.layout.root) as scratch:
+        spill = Path(scratch) if 10 in plan.runs else None
+        return _process_in(product, settings, writer, plan, spill)
+
+
+def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan,
+                spill: Path | None) -> ProcessingInfo:
     options = settings.options
-    reader = BandReader(product, threads=settings.nr_threads)
+    reader = BandReader(product, threads=settings.nr_threads, spill_dir=spill)
     info = writer.info
     res_sc = plan.classification_resolution
     win = roi.resolve_window(product, settings, reader)
     full_sizes = dict(product.tile.grid.sizes)
     if win is not None:  # Region_Of_Interest: work on the window, write full-frame images
         product = roi.crop_product(product, win)
-        reader = roi.WindowReader(product, threads=settings.nr_threads)
+        reader = roi.WindowReader(product, threads=settings.nr_threads, spill_dir=spill)
 
     def full(result: ResolutionResult) -> ResolutionResult:
         return result if win is None else roi.embed(result, win, full_sizes)
@@ -139,13 +149,13 @@ def _process(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
         writer.write_resolution(full(previous.result), aggregate_to_60=plan.aggregate_60 and res_sc == 20,
                                 b09_60m=b09)
+        previous = ten_metre.drop_images(previous)  # written: free the memory before the 10 m run
     info = previous.info
     if options.sc_only:
         return dataclasses.replace(info, ac_enabled=False)
     if 10 in plan.runs and previous.ac is not None:
-        ten = stages.process_10m(product, settings, reader, previous)
-        writer.write_resolution(full(ten.result))
-        info = ten.info
+        offset = win.at(10)[:2] if win is not None else (0, 0)
+        info = ten_metre.process_10m(product, settings, reader, previous, writer, offset=offset, embed=full)
     return info
 
 
@@ -171,4 +181,4 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
-__all__ = ["run", "base_info"]
+__all__ = ["base_info", "process_planned", "run"]

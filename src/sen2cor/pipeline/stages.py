@@ -2,8 +2,9 @@
 
 * :func:`process_base_resolution` — the 20 m (or native 60 m) run: scene classification, then the
   atmospheric correction (unless ``--sc_only``);
-* :func:`process_10m` — the 10 m run re-using the 20 m SCL, AOT map and mean water vapour;
 * :func:`reuse` — wrap a 20 m result read back from an existing product.
+
+The 10 m run, which re-uses the 20 m SCL, AOT map and water vapour, is :mod:`sen2cor.pipeline.ten_metre`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def process_base_resolution(
                                quality_mask=_quality_mask(product, settings, resolution),
                                terrain=aux.sc_terrain(), esacci=aux.sc_esacci(), psd15=False)
     sc = scene.sc
+    data = dataclasses.replace(data, b08=None)  # B08 at 20 m only serves the parallax step
     info = merge_info(dataclasses.replace(info, scene_percentages=scene.percentages), aux, settings)
     result = ResolutionResult(resolution=resolution, scl=sc.scl, cloud_probability=sc.cloud_probability,
                               snow_probability=sc.snow_probability, dem=dem_output(settings, aux))
@@ -99,10 +101,3 @@ def reuse(result: ResolutionResult, info: ProcessingInfo, product: L1CProduct, s
     info = dataclasses.replace(info, aot_method=aot_method, granule_mean_aot=ac.info.mean_aot or None,
                                granule_mean_wv=ac.info.mean_wv_cm or None)
     return RunOutcome(result, info, ac=ac)
-
-
-def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base: RunOutcome) -> RunOutcome:
-    """Surface reflectance at 10 m with the 20 m SCL/AOT/WV up-sampled (facts §5 item 1)."""
-    from sen2cor.pipeline.correction import correct_10m
-
-    return correct_10m(product, settings, reader, base)

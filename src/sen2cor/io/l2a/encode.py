@@ -56,6 +56,10 @@ SCL_MAX: Final[int] = 11
 """Highest scene-classification code (SNOW_ICE, facts §2.2)."""
 
 
+ENCODE_BLOCK_ROWS: Final[int] = 1024
+"""Rows encoded at a time by :func:`encode_boa` (bounds its float64 temporaries)."""
+
+
 def encode_boa(reflectance: NDArray[np.floating], *, offset: bool = True,
                nodata: NDArray[np.bool_] | None = None) -> NDArray[np.uint16]:
     """BOA reflectance → uint16 digital numbers.
@@ -74,7 +78,14 @@ def encode_boa(reflectance: NDArray[np.floating], *, offset: bool = True,
     numpy.ndarray
         uint16, same shape; 0 exactly where there is no data.
     """
-    rho = np.asarray(reflectance, dtype=np.float64)
+    src = np.asarray(reflectance)
+    if src.ndim == 2 and src.shape[0] > 2 * ENCODE_BLOCK_ROWS:  # bounded float64 temporaries
+        out = np.empty(src.shape, np.uint16)
+        for r0 in range(0, src.shape[0], ENCODE_BLOCK_ROWS):
+            rows = slice(r0, r0 + ENCODE_BLOCK_ROWS)
+            out[rows] = encode_boa(src[rows], offset=offset, nodata=None if nodata is None else nodata[rows])
+        return out
+    rho = np.asarray(src, dtype=np.float64)
     invalid = ~np.isfinite(rho)
     if nodata is not None:
         invalid |= np.asarray(nodata, dtype=bool)

@@ -30,6 +30,8 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +47,14 @@ from sen2cor.io.l2a import aggregate, encode
 from sen2cor.io.l2a.inspire import write_inspire
 from sen2cor.io.l2a.layout import ProductLayout, find_existing_product
 from sen2cor.io.l2a.manifest import write_html, write_manifest, write_rep_info
-from sen2cor.io.l2a.mtd_base import L1CDocuments, boa_offset_applies, find_path, output_psd, parse_xml, write_xml
+from sen2cor.io.l2a.mtd_base import (
+    L1CDocuments,
+    boa_offset_applies,
+    find_path,
+    output_psd,
+    parse_xml,
+    write_xml,
+)
 from sen2cor.io.l2a.mtd_datastrip import build_datastrip_metadata
 from sen2cor.io.l2a.mtd_product import build_product_metadata, footprint_pos_list
 from sen2cor.io.l2a.mtd_tile import build_tile_metadata
@@ -53,6 +62,7 @@ from sen2cor.io.l2a.naming import L2ANames, parse_product_name
 from sen2cor.io.l2a.quality import build_quality_report, resolve
 from sen2cor.io.l2a.raster import Georef, read_image, write_image
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+from sen2cor.io.l2a.stream import StripImage
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +214,9 @@ class L2AWriter:
                          b09_60m: NDArray[np.floating] | None = None) -> list[Path]:
         """Encode and write every image of one resolution run.
 
+        Images are encoded and written one at a time (only the B02/B03/B04 digital numbers are kept for
+        the TCI), so that the writer adds little memory to the result's own arrays.
+
         Parameters
         ----------
         result:
@@ -223,93 +236,125 @@ class L2AWriter:
         shape = self.l1c.tile.grid.shape(res)
         if result.shape is not None and result.shape != shape:
             raise ProcessingError(f"{res} m result has shape {result.shape}, the L1C grid {shape}")
-        images = self._encode(result)
-        written = self._write_images(images, res)
+        if aggregate_to_60 and res != 20:
+            raise ProcessingError("aggregate_to_60 needs the 20 m result")
+        images60: dict[str, NDArray[np.generic]] = {}
+        kept: dict[str, NDArray[np.generic]] = {}
+        written: list[Path] = []
+        for key, dn in self._encode(result):
+            written += self._put_image(key, dn, res)
+            if key in ("B02", "B03", "B04", "AOT", "WVP"):
+                kept[key] = dn
+            if aggregate_to_60:
+                agg = self._aggregate(key, dn)
+                if agg is not None:
+                    images60[key] = agg
+        written += self._finish_images(kept, res)
+        del kept
+        logger.info("wrote %d images at %d m", len(written), res)
         self._metadata_written = False
         if aggregate_to_60:
-            if res != 20:
-                raise ProcessingError("aggregate_to_60 needs the 20 m result")
-            written += self._write_images(self._aggregate(images, b09_60m), 60)
+            if b09_60m is not None:
+                nodata = images60["SCL"] == 0 if "SCL" in images60 else None
+                images60["B09"] = encode.encode_boa(b09_60m, offset=self.offset, nodata=nodata)
+            elif "B09" not in images60:
+                logger.warning("no B09 for the aggregated 60 m product")
+            written += self._write_images(images60, 60)
         return written
 
-    def _encode(self, result: ResolutionResult) -> dict[str, NDArray[np.generic]]:
+    @contextmanager
+    def strip_images(self, resolution: int, keys: Sequence[str]) -> Iterator[dict[str, StripImage]]:
+        """Images of ``resolution`` written strip by strip (:class:`~sen2cor.io.l2a.stream.StripImage`).
+
+        ``keys``: band ids, ``AOT``, ``WVP``, ``TCI`` (3 × uint8), ``DDVPXL`` (uint8 mask); the others are
+        uint16.  On leaving the block without error every image is finished (JPEG 2000 encoded); after an
+        error they are discarded.  Images span the full frame; rows not written stay 0 (no data).
+        """
+        layout, fmt, georef = self.layout, self.info.output_format, self._georef(resolution)
+        shape = self.l1c.tile.grid.shape(resolution)
+        images: dict[str, StripImage] = {}
+        try:
+            for key in keys:
+                path = layout.mask(key, resolution) if key == "DDVPXL" else layout.image(key, resolution)
+                dtype = "uint8" if key in ("TCI", "DDVPXL") else "uint16"
+                images[key] = StripImage(_fresh(path), shape, dtype, georef, fmt=fmt, resolution=resolution,
+                                         threads=self.threads, count=3 if key == "TCI" else 1)
+            yield images
+        except BaseException:
+            for img in images.values():
+                img.discard()
+            raise
+        for img in images.values():
+            img.close()
+        self._metadata_written = False
+        logger.info("wrote %d images at %d m", len(images), resolution)
+
+    def _encode(self, result: ResolutionResult) -> Iterator[tuple[str, NDArray[np.generic]]]:
+        """``(key, digital numbers)`` of each image of ``result``, encoded one at a time."""
         res = result.resolution
         scl = encode.check_scl(result.scl) if result.scl is not None else None
         nodata = scl == 0 if scl is not None else None
-        images: dict[str, NDArray[np.generic]] = {}
-        for band_id, rho in result.boa.items():
-            if band_id in L2A_BANDS[res] or (res == 20 and band_id == "B09"):
-                images[band_id] = encode.encode_boa(rho, offset=self.offset, nodata=nodata)
-        missing = [b for b in L2A_BANDS[res] if b not in images]
+        bands = [b for b in result.boa if b in L2A_BANDS[res] or (res == 20 and b == "B09")]
+        missing = [b for b in L2A_BANDS[res] if b not in bands]
         if result.boa and missing:
             logger.warning("%d m result lacks bands %s; they are not written", res, ", ".join(missing))
+        for band_id in [b for b in L2A_BANDS[res] if b in bands] + [b for b in bands if b not in L2A_BANDS[res]]:
+            yield band_id, encode.encode_boa(result.boa[band_id], offset=self.offset, nodata=nodata)
         if scl is not None:
-            images["SCL"] = scl
+            yield "SCL", scl
         if result.aot is not None:
-            images["AOT"] = encode.encode_aot(result.aot, scl)
+            yield "AOT", encode.encode_aot(result.aot, scl)
         if result.wvp is not None:
-            images["WVP"] = encode.encode_wvp(result.wvp, scl)
+            yield "WVP", encode.encode_wvp(result.wvp, scl)
         if result.cloud_probability is not None:
-            images["CLDPRB"] = encode.check_probability(result.cloud_probability, "cloud_probability")
+            yield "CLDPRB", encode.check_probability(result.cloud_probability, "cloud_probability")
         if result.snow_probability is not None:
-            images["SNWPRB"] = encode.check_probability(result.snow_probability, "snow_probability")
+            yield "SNWPRB", encode.check_probability(result.snow_probability, "snow_probability")
         if result.ddv_mask is not None:
-            images["DDVPXL"] = np.asarray(result.ddv_mask, dtype=np.uint8)
+            yield "DDVPXL", np.asarray(result.ddv_mask, dtype=np.uint8)
         if result.dem is not None:
-            images["DEM"] = encode.encode_dem(result.dem)
-        return images
+            yield "DEM", encode.encode_dem(result.dem)
 
-    def _aggregate(self, images20: dict[str, NDArray[np.generic]],
-                   b09_60m: NDArray[np.floating] | None) -> dict[str, NDArray[np.generic]]:
+    def _aggregate(self, key: str, dn: NDArray[np.generic]) -> NDArray[np.generic] | None:
+        """One 20 m image aggregated to the 60 m grid (facts §9); None for images not aggregated."""
         shape60 = self.l1c.tile.grid.shape(60)
-        out: dict[str, NDArray[np.generic]] = {}
-        for key, dn in images20.items():
-            if key == "SCL":
-                out[key] = aggregate.scl_decimate(dn, out_shape=shape60)
-            elif key == "DDVPXL":
-                continue
-            else:
-                out[key] = aggregate.block_mean(dn, out_shape=shape60)
-        if b09_60m is not None:
-            nodata = out["SCL"] == 0 if "SCL" in out else None
-            out["B09"] = encode.encode_boa(b09_60m, offset=self.offset, nodata=nodata)
-        elif "B09" not in out:
-            logger.warning("no B09 for the aggregated 60 m product")
-        return out
+        if key == "SCL":
+            return aggregate.scl_decimate(dn, out_shape=shape60)
+        if key == "DDVPXL":
+            return None
+        return aggregate.block_mean(dn, out_shape=shape60)
 
     def _georef(self, resolution: int) -> Georef:
         grid = self.l1c.tile.grid
         return Georef(grid.crs, grid.transform(resolution))
 
-    def _write_images(self, images: dict[str, NDArray[np.generic]], res: int) -> list[Path]:
+    def _put_image(self, key: str, data: NDArray[np.generic], res: int) -> list[Path]:
+        """Write one image where the product keeps it at ``res`` (nothing for images it does not keep)."""
         layout, fmt, georef = self.layout, self.info.output_format, self._georef(res)
-        written: list[Path] = []
-
-        def put(path: Path, data: NDArray[np.generic], *, cog: bool = False) -> None:
-            written.append(write_image(_fresh(path), data, georef, fmt=fmt, resolution=res,
-                                       threads=self.threads, cog=cog))
-
-        for band_id in L2A_BANDS[res]:
-            if band_id in images:
-                put(layout.image(band_id, res), images[band_id])
-        if "SCL" in images and res != 10:  # the 10 m SCL only masks no data; Sen2Cor writes none
+        cog = False
+        if key in L2A_BANDS[res] or key in ("AOT", "WVP"):
+            path = layout.image(key, res)
+        elif key == "SCL" and res != 10:  # the 10 m SCL only masks no data; Sen2Cor writes none
             cog = self.info.sc_cog
             path = layout.image("SCL", res)
-            put(path.with_suffix(".tif") if cog else path, images["SCL"], cog=cog)
-        for key in ("AOT", "WVP"):
-            if key in images:
-                put(layout.image(key, res), images[key])
-        for key, _ in MASK_TYPES:
-            if key in images and res != 10:
-                put(layout.mask(key, res), images[key])
-        if "DDVPXL" in images:
-            put(layout.mask("DDVPXL", res), images["DDVPXL"])
-        if "DEM" in images:
-            put(layout.dem(res), images["DEM"])
+            path = path.with_suffix(".tif") if cog else path
+        elif key in dict(MASK_TYPES) and res != 10 or key == "DDVPXL":
+            path = layout.mask(key, res)
+        elif key == "DEM":
+            path = layout.dem(res)
+        else:
+            return []
+        return [write_image(_fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads, cog=cog)]
+
+    def _finish_images(self, images: dict[str, NDArray[np.generic]], res: int) -> list[Path]:
+        """TCI and preview from the B04/B03/B02 digital numbers; remember AOT/WVP for the quality report."""
+        written: list[Path] = []
+        layout, georef = self.layout, self._georef(res)
         if all(b in images for b in ("B04", "B03", "B02")):
             tci = encode.encode_tci(images["B04"], images["B03"], images["B02"], offset=self.offset)
             if self.info.generate_tci:
-                put(layout.image("TCI", res), tci)
+                written.append(write_image(_fresh(layout.image("TCI", res)), tci, georef,
+                                           fmt=self.info.output_format, resolution=res, threads=self.threads))
             if res == 20 or not layout.pvi.exists():  # the preview comes from the 20 m TCI when there is one
                 pvi = encode.make_pvi(tci)
                 pvi_georef = Georef(georef.crs, self.l1c.tile.grid.transform(encode.PVI_PIXEL_M))
@@ -317,6 +362,15 @@ class L2AWriter:
                                            threads=self.threads))
         if "AOT" in images or "WVP" in images:
             self._qi_cache[res] = (images.get("AOT"), images.get("WVP"))  # type: ignore[arg-type]
+        return written
+
+    def _write_images(self, images: dict[str, NDArray[np.generic]], res: int) -> list[Path]:
+        """Write a set of encoded images of ``res`` (the aggregated 60 m product)."""
+        order = [*L2A_BANDS[res], "SCL", "AOT", "WVP", *dict(MASK_TYPES), "DDVPXL", "DEM"]
+        written: list[Path] = []
+        for key in sorted(images, key=lambda k: order.index(k) if k in order else len(order)):
+            written += self._put_image(key, images[key], res)
+        written += self._finish_images(images, res)
         logger.info("wrote %d images at %d m", len(written), res)
         return written
 

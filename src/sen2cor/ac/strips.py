@@ -1,0 +1,238 @@
+"""The 10 m surface reflectance in row strips, with bounded memory (facts §5 item 1, §7.6–7.7).
+
+The 10 m run retrieves nothing: classification, visibility index, AOT and water vapour are the 20 m
+results up-sampled by nearest neighbour.  What is left — step 1 and step 2 of the reflectance retrieval
+on flat terrain — is per pixel except for the adjacency box mean and a few scene statistics, so it runs
+in row strips of the tile:
+
+1. :func:`prepare_strips` — the scene state: cells with their geometry (per-cell means of the per-pixel
+   sun angles, accumulated strip by strip with :class:`CellSunMeans`), RT tables, scene visibility
+   index, the cloud switches of step 2 (from the 20 m classification: each 20 m pixel is exactly four
+   10 m pixels, so the fractions are the same);
+2. :func:`step1_strip` on each strip — step-1 reflectance, whose sums :class:`FillSums` collects for the
+   no-data / cloud fill of the box mean;
+3. :func:`step2_strip` on each strip extended by :attr:`StripSetup.halo` rows on both sides — adjacency
+   and spherical albedo; the halo rows are dropped.
+
+The result equals :func:`sen2cor.ac.correct.correct_resolution` with ``previous`` on the whole tile up to
+floating-point summation order (``tests/ac/test_strips.py``).  Rugged terrain (terrain iteration, BRDF)
+is not handled here: the caller corrects such tiles as a whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from sen2cor.ac.adjacency import AdjacencySetup, BackgroundFill, adjacency_pixels, correct_band
+from sen2cor.ac.boa import BoaContext, blue_lp_factors, centre_cell, step1_band
+from sen2cor.ac.constants import (
+    BORDER_MASK_MAX,
+    CLEAR_CLASSES,
+    CLEAR_LAND_CLASSES,
+    CLOUD_CLASSES_AC,
+    CLOUD_REPLACEMENT_FRACTION,
+    HIGH_CLOUD_FRACTION,
+    LUT_TOP_ELEVATION_KM,
+    MAX_SOLAR_ZENITH_DEG,
+)
+from sen2cor.ac.filters import box_mean
+from sen2cor.ac.parameters import AcParameters
+from sen2cor.ac.result import AcResult
+from sen2cor.ac.rt import N_VIS_INDEX, Geometry, RtTable, elevation_class_km, rt_table
+from sen2cor.ac.setup import Cell, Terrain, flat_terrain
+from sen2cor.physics.lut import AtmosphericLut
+from sen2cor.sc.classes import SceneClass
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+
+
+def upsample_rows(a: npt.NDArray, shape: tuple[int, int], row0: int, row1: int) -> npt.NDArray:
+    """Rows ``row0:row1`` of the nearest-neighbour up-sampling of ``a`` to ``shape`` (facts §5 item 1)."""
+    rows = (np.arange(row0, row1) * a.shape[0]) // shape[0]
+    cols = (np.arange(shape[1]) * a.shape[1]) // shape[1]
+    return a[np.ix_(rows, cols)]
+
+
+class CellSunMeans:
+    """Per-cell means of the per-pixel sun angles, accumulated over row strips (facts §7.2)."""
+
+    def __init__(self, cells: list[Cell]) -> None:
+        self.cells = cells
+        self._sums = np.zeros((len(cells), 3), np.float64)  # Σ zenith, Σ azimuth, count
+
+    def add(self, row0: int, zenith: F32, azimuth: F32) -> None:
+        row1 = row0 + zenith.shape[0]
+        for k, c in enumerate(self.cells):
+            r0, r1 = max(c.rows.start, row0), min(c.rows.stop, row1)
+            if r0 >= r1:
+                continue
+            win = (slice(r0 - row0, r1 - row0), c.cols)
+            z = zenith[win]
+            ok = ~np.isnan(z)
+            self._sums[k] += (z[ok].sum(dtype=np.float64), azimuth[win][ok].sum(dtype=np.float64),
+                              np.count_nonzero(ok))
+
+    def geometries(self, view_zenith: float, view_azimuth: float) -> list[Geometry]:
+        """Cell geometries (SZA clipped to 70°) with the tile-mean view angles, as ``cell_geometries``."""
+        out = []
+        for z, a, n in self._sums:
+            n = max(n, 1.0)
+            out.append(Geometry(min(z / n, MAX_SOLAR_ZENITH_DEG), a / n, abs(float(view_zenith)),
+                                float(view_azimuth)))
+        return out
+
+
+@dataclass(frozen=True)
+class StripSetup:
+    """Scene state of the strip-wise 10 m correction (see the module docstring)."""
+
+    shape: tuple[int, int]
+    bands: tuple[str, ...]
+    cells: list[Cell] = field(repr=False)
+    geometries: list[Geometry] = field(repr=False)
+    tables: list[RtTable] = field(repr=False)
+    mean_index: int
+    params: AcParameters = field(repr=False)
+    solar_irradiance: dict[str, float]
+    altitude_km: float
+    elevation_class: int
+    lp_factors: dict[str, float]
+    box: int
+    replace_clouds: bool
+    high_cloud: bool
+    any_nodata: bool
+    step2: bool
+
+    @property
+    def halo(self) -> int:
+        """Rows a strip needs on each side for the step-2 box mean."""
+        return self.box // 2 if self.step2 else 0
+
+
+def prepare_strips(
+    previous: AcResult,
+    scl_base: U8,
+    *,
+    shape: tuple[int, int],
+    bands: tuple[str, ...],
+    lut: AtmosphericLut,
+    params: AcParameters,
+    solar_irradiance: dict[str, float],
+    cells: list[Cell],
+    geometries: list[Geometry],
+    terrain: Terrain,
+    resolution: int = 10,
+) -> StripSetup:
+    """The scene state from the base-resolution result ``previous`` and its classification ``scl_base``.
+
+    ``geometries`` are the per-cell geometries of ``cells`` on the 10 m grid (:class:`CellSunMeans`);
+    ``terrain`` is the flat terrain state of the tile (``prepare_terrain``; only its elevation is used).
+    """
+    if not terrain.flat:
+        raise ValueError("the strip-wise correction handles flat terrain only")
+    if terrain.max_elevation_km > LUT_TOP_ELEVATION_KM:
+        lut = lut.extend_elevation(terrain.max_elevation_km)
+    land = np.isin(scl_base, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
+    p = previous.info
+    mean_index = int(previous.vis_index[land].mean() + 0.5) if land.any() else p.mean_visibility_index
+    z = elevation_class_km(terrain.n_classes)
+    tables = [rt_table(lut, list(bands), g, z, vis_index=np.arange(N_VIS_INDEX)) for g in geometries]
+    valid = scl_base > SceneClass.SATURATED_DEFECTIVE
+    n_valid = int(np.count_nonzero(valid))
+    n_cloud = int(np.count_nonzero(np.isin(scl_base, CLOUD_CLASSES_AC)))
+    n_clear_land = int(np.count_nonzero(np.isin(scl_base, CLEAR_LAND_CLASSES)))
+    f = (shape[0] * shape[1]) / float(scl_base.size)  # pixels per base pixel (4 at 20 → 10 m)
+    n_valid, n_cloud, n_clear_land = (int(round(v * f)) for v in (n_valid, n_cloud, n_clear_land))
+    return StripSetup(
+        shape=shape, bands=tuple(bands), cells=cells, geometries=geometries, tables=tables,
+        mean_index=mean_index, params=params, solar_irradiance=dict(solar_irradiance), altitude_km=terrain.mean_altitude_km,
+        elevation_class=terrain.mean_class,
+        lp_factors=blue_lp_factors(p.blue_path_radiance_factor, tuple(bands)),
+        box=2 * adjacency_pixels(params.adj_km, resolution) + 1,
+        replace_clouds=n_valid > 0 and n_cloud / n_valid > CLOUD_REPLACEMENT_FRACTION,
+        high_cloud=n_cloud / float(n_cloud + n_clear_land + 1) > HIGH_CLOUD_FRACTION,
+        any_nodata=not bool(valid.all()),
+        step2=bool(params.rho_retrieval_step2),
+    )
+
+
+def _strip_context(setup: StripSetup, row0: int, sun_zenith: F32, vis_index: U8) -> BoaContext:
+    """A :class:`BoaContext` for rows ``row0 : row0 + len(sun_zenith)``: the cells clipped to the strip."""
+    rows = sun_zenith.shape[0]
+    sza = np.minimum(sun_zenith.astype(np.float32), np.float32(MAX_SOLAR_ZENITH_DEG))
+    if np.isnan(sza).any():
+        sza = np.where(np.isnan(sza), np.float32(np.nanmean(sza)), sza)
+    terrain = flat_terrain((rows, setup.shape[1]), sza, setup.altitude_km)
+    cells, geoms, tables = [], [], []
+    for c, g, t in zip(setup.cells, setup.geometries, setup.tables):
+        r0, r1 = max(c.rows.start, row0), min(c.rows.stop, row0 + rows)
+        if r0 < r1:
+            cells.append(Cell(slice(r0 - row0, r1 - row0), c.cols))
+            geoms.append(g)
+            tables.append(t)
+    return BoaContext(terrain, cells, geoms, tables, vis_index, setup.mean_index, setup.params,
+                      lp_factors=setup.lp_factors)
+
+
+def step1_strip(setup: StripSetup, row0: int, toa: dict[str, F32], sun_zenith: F32, vis_index: U8,
+                scl: U8) -> dict[str, F32]:
+    """Step-1 reflectance of one strip (facts §7.6); 0 where there is no data (and outside valid classes
+    when step 2 is off)."""
+    ctx = _strip_context(setup, row0, sun_zenith, vis_index)
+    out = {}
+    for b in setup.bands:
+        rho = step1_band(ctx, b, toa[b], setup.solar_irradiance[b])
+        if not setup.step2:
+            rho[scl <= SceneClass.SATURATED_DEFECTIVE] = 0.0
+        out[b] = rho
+    return out
+
+
+class FillSums:
+    """Whole-tile sums of step-1 reflectance for the step-2 background fill (``BackgroundFill``)."""
+
+    def __init__(self, bands: tuple[str, ...]) -> None:
+        self._s = {b: np.zeros(4, np.float64) for b in bands}  # Σ valid, n valid, Σ clear, n clear
+
+    def add(self, rho: dict[str, F32], scl: U8) -> None:
+        valid = scl > SceneClass.SATURATED_DEFECTIVE
+        clear = np.isin(scl, CLEAR_CLASSES)
+        nv, nc = np.count_nonzero(valid), np.count_nonzero(clear)
+        for b, r in rho.items():
+            self._s[b] += (r[valid].sum(dtype=np.float64), nv, r[clear].sum(dtype=np.float64), nc)
+
+    def fill(self, setup: StripSetup, band_id: str) -> BackgroundFill:
+        sv, nv, sc, nc = self._s[band_id]
+        nodata = float(np.float32(sv / nv)) if setup.any_nodata and nv > 0 else None
+        clouds = float(np.float32(sc / nc)) if setup.replace_clouds and nc > 0 else None
+        return BackgroundFill(nodata, clouds)
+
+
+def step2_strip(setup: StripSetup, rho: dict[str, F32], scl: U8, fills: FillSums) -> dict[str, F32]:
+    """Adjacency and spherical albedo (facts §7.7) of a strip given with its halo rows.
+
+    ``rho``/``scl`` cover the strip plus up to :attr:`StripSetup.halo` rows above and below (fewer at the
+    tile edges); the returned arrays have the same rows — the caller keeps the strip's own.
+    """
+    valid = scl > SceneClass.SATURATED_DEFECTIVE
+    if not setup.step2:
+        return {b: np.where(valid, r, np.float32(0.0)) for b, r in rho.items()}
+    border = None
+    if setup.any_nodata:
+        frac = box_mean(valid.astype(np.float32), setup.box)
+        border = (frac > 0) & (frac < BORDER_MASK_MAX)
+    adj = AdjacencySetup(valid, np.isin(scl, CLOUD_CLASSES_AC), np.isin(scl, CLEAR_CLASSES), setup.replace_clouds,
+                         setup.high_cloud, setup.box, border)
+    centre = setup.tables[centre_cell(setup.cells)]
+    cls = setup.elevation_class
+    out = {}
+    for b, r in rho.items():
+        bi = centre.index(b)
+        q = centre.q[bi, setup.mean_index, cls]
+        s = centre.s[bi, setup.mean_index, cls]
+        out[b] = correct_band(b, r, q, s, adj, fill=fills.fill(setup, b))
+    return out

@@ -1,0 +1,206 @@
+"""The 10 m run in row strips: a full tile in bounded memory (facts §5 item 1; issue 8).
+
+The four 10 m bands are decoded strip by strip (each JPEG 2000 tile once, several bands at a time),
+corrected with :mod:`sen2cor.ac.strips` and streamed into the product through
+:meth:`sen2cor.io.l2a.writer.L2AWriter.strip_images`.  Step 2 needs whole-tile means of the step-1
+reflectance, so step 1 is spilled to an uncompressed scratch file between the two passes instead of being
+kept in memory (1.9 GB for a full tile).  Rugged terrain (a DEM that is not quasi-flat) is corrected as a
+whole frame by :func:`sen2cor.pipeline.correction.correct_10m`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sen2cor.ac import strips as st
+from sen2cor.ac.correct import REQUIRED_BANDS
+from sen2cor.ac.setup import cell_grid, prepare_terrain
+from sen2cor.config.settings import L2ASettings
+from sen2cor.io.l1c_bands import BandReader
+from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a import encode
+from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+from sen2cor.io.l2a.writer import L2AWriter
+from sen2cor.physics.geometry import zenith_azimuth_at
+from sen2cor.pipeline import inputs as inp
+from sen2cor.pipeline.aux_inputs import load_aux
+from sen2cor.pipeline.correction import ac_parameters, correct_10m, load_tables
+from sen2cor.pipeline.resolution import timed
+from sen2cor.pipeline.stages import RunOutcome, dem_output
+
+log = logging.getLogger(__name__)
+
+STRIP_ROWS: Final[int] = 1024
+"""Rows per strip: one row of 10 m JPEG 2000 tiles (input and output, facts §9); even, so that each strip
+holds whole 20 m pixels."""
+
+TEN_M_BANDS: Final[tuple[str, ...]] = ("B02", "B03", "B04", "B08")
+
+
+def strips(rows: int, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """``(row0, row1)`` of consecutive strips of ``size`` (default :data:`STRIP_ROWS`) covering ``rows``."""
+    size = size or STRIP_ROWS
+    for r0 in range(0, rows, size):
+        yield r0, min(r0 + size, rows)
+
+
+def _sun_rows(product: L1CProduct, offset: tuple[int, int], row0: int, row1: int
+              ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    grid = product.tile.grid
+    cols = grid.shape(10)[1]
+    return zenith_azimuth_at(product.tile.angles.sun, grid, 10, sun=True,
+                             window=(offset[0] + row0, offset[1], row1 - row0, cols))
+
+
+class _Spill:
+    """Step-1 reflectance of each band in a scratch file (float32, row-major), read back by row ranges."""
+
+    def __init__(self, folder: Path, bands: tuple[str, ...], cols: int) -> None:
+        self.cols = cols
+        self.files = {b: open(folder / f"{b}.f32", "w+b") for b in bands}  # noqa: SIM115 - closed in close()
+
+    def append(self, rho: dict[str, NDArray[np.float32]]) -> None:
+        for b, r in rho.items():
+            self.files[b].write(np.ascontiguousarray(r, dtype=np.float32).tobytes())
+
+    def rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
+        f = self.files[band_id]
+        f.seek(row0 * self.cols * 4)
+        out = np.empty((row1 - row0, self.cols), np.float32)
+        f.readinto(memoryview(out).cast("B"))
+        return out
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base: RunOutcome,
+                writer: L2AWriter, *, offset: tuple[int, int] = (0, 0),
+                embed: Callable[[ResolutionResult], ResolutionResult] = lambda r: r) -> ProcessingInfo:
+    """Correct and write the 10 m bands, AOT, WVP (and TCI) from the 20 m result ``base``.
+
+    ``offset`` is where the product grid starts in the written frame (a region of interest, in 10 m
+    pixels); ``embed`` puts a whole-frame fallback result into that frame.
+    """
+    timings: dict[str, float] = {}
+    with timed("DEM/terrain 10 m", timings):
+        aux = load_aux(product, settings, 10)
+    prev = base.ac
+    info = base.info
+    missing = [b for b in REQUIRED_BANDS[10] if b not in product.tile.band_files]
+    scl20 = base.result.scl
+    if prev is None or not prev.info.ac_enabled or scl20 is None or missing or not (scl20 > 1).any():
+        reason = f"bands {', '.join(missing)} missing at 10 m" if missing else "no 20 m atmospheric correction"
+        log.warning("atmospheric correction skipped at 10 m: %s", reason)
+        dem = dem_output(settings, aux)
+        if dem is not None:
+            writer.write_resolution(embed(ResolutionResult(10, dem=dem)))
+        return info
+    shape = product.tile.grid.shape(10)
+    params = ac_parameters(settings)
+    angles = product.tile.angles
+    terrain_scl = scl20 if aux.elevation_km is None else inp.upsample_nearest(scl20, 2, shape)
+    terrain = prepare_terrain(shape, angles.mean_sun_zenith, angles.mean_sun_azimuth, terrain_scl, params, 10,
+                              aux.elevation_km, aux.ac_terrain())
+    if not terrain.flat:
+        log.info("rugged terrain: the 10 m correction runs on the whole frame")
+        ten = correct_10m(product, settings, reader, base)
+        writer.write_resolution(embed(ten.result))
+        return ten.info
+
+    cells = cell_grid(shape)
+    sun = st.CellSunMeans(cells)
+    for r0, r1 in strips(shape[0]):
+        sun.add(r0, *_sun_rows(product, offset, r0, r1))
+    ozone = inp.ozone(product, settings)
+    lut = next(iter(load_tables(settings, product, 10, prev.info.season, ozone.du,
+                                (prev.info.aerosol_type or "RURAL",)).values()))
+    bands = tuple(b for b in TEN_M_BANDS if b in product.tile.band_files and b in lut.bands)
+    setup = st.prepare_strips(prev, scl20, shape=shape, bands=bands, lut=lut, params=params,
+                              solar_irradiance=dict(product.solar_irradiance), cells=cells,
+                              geometries=sun.geometries(angles.mean_view_zenith, angles.mean_view_azimuth),
+                              terrain=terrain)
+    with tempfile.TemporaryDirectory(prefix=".scratch-10m-", dir=writer.layout.root) as tmp:
+        spill = _Spill(Path(tmp), bands, shape[1])
+        try:
+            with timed("read/decode + step 1 10 m", timings):
+                sums = _pass1(product, reader, setup, prev, scl20, spill, offset)
+            with timed("step 2 + write 10 m", timings):
+                _pass2(settings, writer, setup, prev, scl20, spill, sums, offset)
+        finally:
+            spill.close()
+    dem = dem_output(settings, aux)
+    if dem is not None:
+        writer.write_resolution(embed(ResolutionResult(10, dem=dem)))
+    return info
+
+
+def _pass1(product: L1CProduct, reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
+           offset: tuple[int, int]) -> st.FillSums:
+    """Decode each strip of the 10 m bands, step-1 correct it, spill it and sum it (see the module doc)."""
+    sums = st.FillSums(setup.bands)
+    shape = setup.shape
+    with ThreadPoolExecutor(max_workers=max(1, min(reader.threads, len(setup.bands)))) as pool:
+        spans = list(strips(shape[0]))
+        pending = None
+        for i, (r0, r1) in enumerate(spans):
+            # decode the next strip while this one is corrected
+            current = pending or {b: pool.submit(reader.toa_rows, b, r0, r1) for b in setup.bands}
+            pending = ({b: pool.submit(reader.toa_rows, b, *spans[i + 1]) for b in setup.bands}
+                       if i + 1 < len(spans) else None)
+            toa = {b: f.result() for b, f in current.items()}
+            zen, _ = _sun_rows(product, offset, r0, r1)
+            scl = st.upsample_rows(scl20, shape, r0, r1)
+            rho = st.step1_strip(setup, r0, toa, zen, st.upsample_rows(prev.vis_index, shape, r0, r1), scl)
+            sums.add(rho, scl)
+            spill.append(rho)
+    return sums
+
+
+def _pass2(settings: L2ASettings, writer: L2AWriter, setup: st.StripSetup, prev, scl20, spill: _Spill,
+           sums: st.FillSums, offset: tuple[int, int]) -> None:
+    """Step 2 per strip with its halo; encode and stream every 10 m image (facts §3, §7.7)."""
+    shape, halo = setup.shape, setup.halo
+    keys = list(setup.bands) + ["AOT", "WVP"]
+    tci = writer.info.generate_tci and all(b in setup.bands for b in ("B02", "B03", "B04"))
+    keys += ["TCI"] if tci else []
+    keys += ["DDVPXL"] if settings.user.generate_ddv_output else []
+    ro, co = offset
+    with writer.strip_images(10, keys) as images:
+        for r0, r1 in strips(shape[0]):
+            h0, h1 = max(0, r0 - halo), min(shape[0], r1 + halo)
+            rho = {b: spill.rows(b, h0, h1) for b in setup.bands}
+            out = st.step2_strip(setup, rho, st.upsample_rows(scl20, shape, h0, h1), sums)
+            del rho
+            core = slice(r0 - h0, r1 - h0)
+            dn = {}
+            for b in setup.bands:
+                v = out.pop(b)[core]
+                dn[b] = encode.encode_boa(np.where(v == 0, np.float32(np.nan), v), offset=writer.offset)
+                images[b].write(ro + r0, dn[b], co)
+            scl = st.upsample_rows(scl20, shape, r0, r1)
+            images["AOT"].write(ro + r0, encode.encode_aot(st.upsample_rows(prev.aot550, shape, r0, r1)), co)
+            wv = np.where(scl > 1, st.upsample_rows(prev.wv_cm, shape, r0, r1), np.float32(0.0))
+            images["WVP"].write(ro + r0, encode.encode_wvp(wv), co)
+            if tci:
+                images["TCI"].write(ro + r0, encode.encode_tci(dn["B04"], dn["B03"], dn["B02"],
+                                                               offset=writer.offset), co)
+            if "DDVPXL" in images:
+                images["DDVPXL"].write(ro + r0, st.upsample_rows(prev.ddv_mask, shape, r0, r1).astype(np.uint8), co)
+
+
+def drop_images(outcome: RunOutcome) -> RunOutcome:
+    """``outcome`` without its surface-reflectance arrays (already written), to free memory for the 10 m run."""
+    result = dataclasses.replace(outcome.result, boa={})
+    ac = dataclasses.replace(outcome.ac, boa={}) if outcome.ac is not None else None
+    return dataclasses.replace(outcome, result=result, ac=ac, b09_60m=None)
