@@ -12,8 +12,9 @@
 * ``OFF`` — the whole tile.
 
 A ROI run works on a *cropped product*: the tile grid becomes a :class:`WindowGrid` (same pixel sizes,
-upper-left corner moved to the window), :class:`WindowReader` reads only the window of each band, and the
-results are embedded back into full-frame arrays (:func:`embed`) with no data outside the window.
+upper-left corner moved to the window), :class:`WindowReader` reads only the window of each band (plus a
+few pixels around it for the bands it up-samples), and the results are embedded back into full-frame arrays
+(:func:`embed`) with no data outside the window.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sen2cor.config.gipp import ROI_MULTIPLE
 from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import ConfigError, ProductError
 from sen2cor.grid import TileGrid
-from sen2cor.io.l1c_bands import BandReader
+from sen2cor.io.l1c_bands import BandReader, resample
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ResolutionResult
 from sen2cor.physics.geometry import zenith_azimuth_at
@@ -44,6 +45,11 @@ AUTO_FULL_VALID_FRACTION: Final[float] = 0.85
 """AUTO: a tile with more valid pixels than this is processed whole (user manual §2.4.2)."""
 AUTO_MAX_ROI_FRACTION: Final[float] = 0.80
 """AUTO: a detected window larger than this fraction of the tile is not used (facts §2.1)."""
+UPSAMPLE_HALO_PX: Final[int] = 8
+"""Native pixels read around the window before a band is up-sampled in a ROI run.  The bicubic spline's
+prefilter reaches beyond the 4×4 kernel (its influence decays as 0.268ⁿ), bilinear needs 1 pixel: with 8
+pixels (480 m at 60 m) the window gets the up-sampled values of the whole image (at most 1 DN of float
+rounding apart) instead of mirrored-edge values (docs/differences.md)."""
 AUTO_DETECTION_BAND: Final[str] = "B02"
 """Band whose non-zero DN define the valid area for AUTO (a 10 m band: the finest footprint)."""
 RESOLUTIONS: Final[tuple[int, ...]] = (10, 20, 60)
@@ -129,6 +135,23 @@ class WindowReader(BandReader):
                 return ds.read(1, window=win.rasterio_window(b.resolution)).astype(np.uint16, copy=False)
         except rasterio.errors.RasterioIOError as exc:
             raise ProductError(f"{path}: cannot decode band {b.id} ({exc}); the file is damaged") from None
+
+    def dn_at(self, band_id: str, resolution: int) -> NDArray[np.float32]:
+        """As :meth:`BandReader.dn_at`; an up-sampled band is resampled from the window plus
+        :data:`UPSAMPLE_HALO_PX` pixels of the image around it, then cropped to the window."""
+        grid = self.product.tile.grid
+        win = grid_window(grid)
+        b = band(band_id)
+        if win is None or resolution >= b.resolution:
+            return super().dn_at(band_id, resolution)
+        r, c, nr, nc = win.at(b.resolution)
+        rows, cols = grid.full_sizes[b.resolution]
+        h = UPSAMPLE_HALO_PX
+        r0, c0, r1, c1 = max(r - h, 0), max(c - h, 0), min(r + nr + h, rows), min(c + nc + h, cols)
+        f = b.resolution // resolution
+        dn = self.dn(b.id, Window(c0, r0, c1 - c0, r1 - r0))
+        up = resample(dn, b.resolution, resolution, ((r1 - r0) * f, (c1 - c0) * f), b.id)
+        return up[(r - r0) * f:(r - r0 + nr) * f, (c - c0) * f:(c - c0 + nc) * f]
 
 
 def manual_window(settings: L2ASettings, shape10: tuple[int, int]) -> RoiWindow:

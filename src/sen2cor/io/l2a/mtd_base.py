@@ -22,8 +22,8 @@ from lxml import etree
 
 from sen2cor.errors import MetadataError
 from sen2cor.io.l1c_model import L1CProduct
-from sen2cor.io.xml import safe_parser
 from sen2cor.io.l2a.results import ProcessingInfo
+from sen2cor.io.xml import safe_parser
 
 logger = logging.getLogger(__name__)
 

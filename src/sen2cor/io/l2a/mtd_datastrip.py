@@ -15,10 +15,24 @@ from lxml import etree
 from sen2cor.bands import BANDS
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.encode import (
-    AOT_QUANTIFICATION_VALUE, BOA_ADD_OFFSET, BOA_QUANTIFICATION_VALUE, WVP_QUANTIFICATION_VALUE)
+    AOT_QUANTIFICATION_VALUE,
+    BOA_ADD_OFFSET,
+    BOA_QUANTIFICATION_VALUE,
+    WVP_QUANTIFICATION_VALUE,
+)
 from sen2cor.io.l2a.mtd_base import (
-    NS_DATASTRIP, SPACECRAFT_NAMES, L1CDocuments, append_copy, boa_offset_applies, child, local, new_root,
-    rebaseline, sub, utc)
+    NS_DATASTRIP,
+    SPACECRAFT_NAMES,
+    L1CDocuments,
+    append_copy,
+    boa_offset_applies,
+    child,
+    local,
+    new_root,
+    rebaseline,
+    sub,
+    utc,
+)
 from sen2cor.io.l2a.mtd_product import auxiliary_common, gipp_list, production_dem_type
 from sen2cor.io.l2a.naming import L2ANames
 from sen2cor.io.l2a.results import ProcessingInfo

@@ -18,11 +18,28 @@ from lxml import etree
 from sen2cor.bands import BANDS, BY_ID
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.encode import (
-    AOT_QUANTIFICATION_VALUE, BOA_ADD_OFFSET, BOA_QUANTIFICATION_VALUE, NODATA_DN, SATURATED_DN,
-    WVP_QUANTIFICATION_VALUE)
+    AOT_QUANTIFICATION_VALUE,
+    BOA_ADD_OFFSET,
+    BOA_QUANTIFICATION_VALUE,
+    NODATA_DN,
+    SATURATED_DN,
+    WVP_QUANTIFICATION_VALUE,
+)
 from sen2cor.io.l2a.mtd_base import (
-    NS_PRODUCT, SPACECRAFT_NAMES, L1CDocuments, append_copy, boa_offset_applies, child, children,
-    find_path, fmt_pct, new_root, rebaseline, sub, utc)
+    NS_PRODUCT,
+    SPACECRAFT_NAMES,
+    L1CDocuments,
+    append_copy,
+    boa_offset_applies,
+    child,
+    children,
+    find_path,
+    fmt_pct,
+    new_root,
+    rebaseline,
+    sub,
+    utc,
+)
 from sen2cor.io.l2a.naming import L2ANames
 from sen2cor.io.l2a.quality import QualityValues, image_content_qi
 from sen2cor.io.l2a.results import ProcessingInfo

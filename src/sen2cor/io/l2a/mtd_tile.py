@@ -16,7 +16,16 @@ from lxml import etree
 from sen2cor.bands import BY_ID
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.mtd_base import (
-    NS_TILE, L1CDocuments, append_copy, child, children, find_path, new_root, sub, utc)
+    NS_TILE,
+    L1CDocuments,
+    append_copy,
+    child,
+    children,
+    find_path,
+    new_root,
+    sub,
+    utc,
+)
 from sen2cor.io.l2a.naming import L2ANames
 from sen2cor.io.l2a.quality import QualityValues, image_content_qi
 from sen2cor.io.l2a.results import ProcessingInfo
