@@ -76,7 +76,11 @@ def load_tables(settings: L2ASettings, product: L1CProduct, resolution: int, sea
                     f"no radiative-transfer tables: {generated_lut.default_path().name} is not generated yet and "
                     f"no Sen2Cor Lib_Dir was found; set ${LUT_DIR_ENV} to a Sen2Cor LUT folder (holding "
                     "lib_S2A/...) or run 'make luts'")
-            tables[aerosol] = generated_lut.load_6s_lut(product.spacecraft, aerosol, season, ozone_du)
+            # radiance terms on the L1C solar spectrum (SOLAR_IRRADIANCE W m-2 um-1 -> mW cm-2 um-1), so that
+            # the tables and the TOA radiance derived from L1C reflectance agree (facts §3)
+            e0 = {b: v / 10.0 for b, v in product.solar_irradiance.items() if v > 0}
+            tables[aerosol] = generated_lut.load_6s_lut(product.spacecraft, aerosol, season, ozone_du,
+                                                        band_e0=e0 or None)
     return tables
 
 

@@ -7,11 +7,16 @@ outside a region of interest) and produces the product file on :meth:`StripImage
 * JPEG 2000, which OpenJPEG can only create from a complete source, is staged in an uncompressed tiled
   scratch GeoTIFF and then encoded with GDAL ``CreateCopy``, which reads the source tile by tile — the
   same codestream options as :func:`sen2cor.io.l2a.raster.write_jp2`.
+
+:class:`EncoderPool` writes whole images on several threads (one encoder core per image).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +112,34 @@ class StripImage:
                 self._ds.close()
         finally:
             self._target.unlink(missing_ok=True)
+
+
+class EncoderPool:
+    """Writes images on ``workers`` threads: GDAL's JPEG 2000 encoder runs on one core per image, so
+    encoding several images at once is what uses the machine.  At most 2·``workers`` encoded images wait
+    in memory; :meth:`wait` re-raises the first failure."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.slots = threading.BoundedSemaphore(2 * max(workers, 1))
+        self.futures: list[Future[Path]] = []
+
+    def submit(self, fn: Callable[..., Path], *args: object, **kwargs: object) -> Path:
+        if self.pool is None:
+            return fn(*args, **kwargs)
+        self.slots.acquire()
+        future = self.pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda _: self.slots.release())
+        self.futures.append(future)
+        return Path(args[0])  # type: ignore[arg-type]
+
+    def wait(self) -> None:
+        if self.pool is None:
+            return
+        try:
+            errors = [f.exception() for f in self.futures]
+        finally:
+            self.pool.shutdown(wait=True)
+        first = next((e for e in errors if e is not None), None)
+        if first is not None:
+            raise first

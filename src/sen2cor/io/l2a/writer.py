@@ -31,6 +31,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,7 +63,7 @@ from sen2cor.io.l2a.naming import L2ANames, parse_product_name
 from sen2cor.io.l2a.quality import build_quality_report, resolve
 from sen2cor.io.l2a.raster import Georef, read_image, write_image
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
-from sen2cor.io.l2a.stream import StripImage
+from sen2cor.io.l2a.stream import EncoderPool, StripImage
 
 logger = logging.getLogger(__name__)
 
@@ -241,15 +242,19 @@ class L2AWriter:
         images60: dict[str, NDArray[np.generic]] = {}
         kept: dict[str, NDArray[np.generic]] = {}
         written: list[Path] = []
-        for key, dn in self._encode(result):
-            written += self._put_image(key, dn, res)
-            if key in ("B02", "B03", "B04", "AOT", "WVP"):
-                kept[key] = dn
-            if aggregate_to_60:
-                agg = self._aggregate(key, dn)
-                if agg is not None:
-                    images60[key] = agg
-        written += self._finish_images(kept, res)
+        enc = EncoderPool(self.threads)
+        try:
+            for key, dn in self._encode(result):
+                written += self._put_image(key, dn, res, enc)
+                if key in ("B02", "B03", "B04", "AOT", "WVP"):
+                    kept[key] = dn
+                if aggregate_to_60:
+                    agg = self._aggregate(key, dn)
+                    if agg is not None:
+                        images60[key] = agg
+            written += self._finish_images(kept, res, enc)
+        finally:
+            enc.wait()
         del kept
         logger.info("wrote %d images at %d m", len(written), res)
         self._metadata_written = False
@@ -284,8 +289,8 @@ class L2AWriter:
             for img in images.values():
                 img.discard()
             raise
-        for img in images.values():
-            img.close()
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:  # one encoder core per image
+            list(pool.map(StripImage.close, images.values()))
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(images), resolution)
 
@@ -328,7 +333,7 @@ class L2AWriter:
         grid = self.l1c.tile.grid
         return Georef(grid.crs, grid.transform(resolution))
 
-    def _put_image(self, key: str, data: NDArray[np.generic], res: int) -> list[Path]:
+    def _put_image(self, key: str, data: NDArray[np.generic], res: int, enc: EncoderPool) -> list[Path]:
         """Write one image where the product keeps it at ``res`` (nothing for images it does not keep)."""
         layout, fmt, georef = self.layout, self.info.output_format, self._georef(res)
         cog = False
@@ -344,22 +349,23 @@ class L2AWriter:
             path = layout.dem(res)
         else:
             return []
-        return [write_image(_fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads, cog=cog)]
+        return [enc.submit(write_image, _fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads,
+                           cog=cog)]
 
-    def _finish_images(self, images: dict[str, NDArray[np.generic]], res: int) -> list[Path]:
+    def _finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
         """TCI and preview from the B04/B03/B02 digital numbers; remember AOT/WVP for the quality report."""
         written: list[Path] = []
         layout, georef = self.layout, self._georef(res)
         if all(b in images for b in ("B04", "B03", "B02")):
             tci = encode.encode_tci(images["B04"], images["B03"], images["B02"], offset=self.offset)
             if self.info.generate_tci:
-                written.append(write_image(_fresh(layout.image("TCI", res)), tci, georef,
-                                           fmt=self.info.output_format, resolution=res, threads=self.threads))
+                written.append(enc.submit(write_image, _fresh(layout.image("TCI", res)), tci, georef,
+                                          fmt=self.info.output_format, resolution=res, threads=self.threads))
             if res == 20 or not layout.pvi.exists():  # the preview comes from the 20 m TCI when there is one
                 pvi = encode.make_pvi(tci)
                 pvi_georef = Georef(georef.crs, self.l1c.tile.grid.transform(encode.PVI_PIXEL_M))
-                written.append(write_image(_fresh(layout.pvi), pvi, pvi_georef, fmt="JP2", resolution=None,
-                                           threads=self.threads))
+                written.append(enc.submit(write_image, _fresh(layout.pvi), pvi, pvi_georef, fmt="JP2",
+                                          resolution=None, threads=self.threads))
         if "AOT" in images or "WVP" in images:
             self._qi_cache[res] = (images.get("AOT"), images.get("WVP"))  # type: ignore[arg-type]
         return written
@@ -368,9 +374,13 @@ class L2AWriter:
         """Write a set of encoded images of ``res`` (the aggregated 60 m product)."""
         order = [*L2A_BANDS[res], "SCL", "AOT", "WVP", *dict(MASK_TYPES), "DDVPXL", "DEM"]
         written: list[Path] = []
-        for key in sorted(images, key=lambda k: order.index(k) if k in order else len(order)):
-            written += self._put_image(key, images[key], res)
-        written += self._finish_images(images, res)
+        enc = EncoderPool(self.threads)
+        try:
+            for key in sorted(images, key=lambda k: order.index(k) if k in order else len(order)):
+                written += self._put_image(key, images[key], res, enc)
+            written += self._finish_images(images, res, enc)
+        finally:
+            enc.wait()
         logger.info("wrote %d images at %d m", len(written), res)
         return written
 
