@@ -5,12 +5,28 @@ Real surface reflectance (the ESA L2A BOA of ``s2-l2a-t29unu-esa`` at 60 m, the 
 (:mod:`sen2cor.ac.forward`: flat or rugged terrain, adjacency, spherical albedo) at a known visibility,
 water vapour and geometry.  Then :func:`sen2cor.ac.correct.correct_resolution` is run
 
-* with AOT and WV fixed to the truth → per-band BOA RMSE / bias (target RMSE ≤ 0.005);
-* with DDV and APDA retrieving them → AOT and WV errors.
+* with AOT and WV fixed to the truth → per-band BOA RMSE / bias (target RMSE ≤ 0.005), over all clear
+  pixels, over the *interior* (clear pixels whose adjacency box holds no no-data pixel) and over the
+  no-data border zone (where the surface beyond the swath edge, hence the true background, is undefined);
+* with DDV and APDA retrieving them → AOT and WV errors, and the AOT of the DDV step alone (before the
+  negative-reflectance check).
+
+``--decompose`` adds fixed-AOT runs that take the closed-loop error apart (docs/differences.md,
+"Closed loop: remaining errors"):
+
+* ``no_adjacency`` — forward model with ρ̄ = ρ, inversion with the adjacency term off (spherical albedo on);
+* ``uniform`` — every band replaced by its clear-pixel mean, adjacency on in both (it cancels);
+* ``oracle_background`` — adjacency on, but the inversion is handed the forward model's true background
+  ρ̄ = box(ρ) instead of Sen2Cor's one-pass estimate box(step-1 ρ).
+
+``--forward-clouds include`` lets clouds contribute to the forward model's adjacency background with their
+own reflectance (the assumption of Sen2Cor's negative-reflectance check) instead of the clear mean (the
+assumption of Sen2Cor's step 2, the default).
 
 Usage::
 
-    .venv/bin/python tools/ac_closed_loop.py [--scenario NAME ...] [--json out.json]
+    .venv/bin/python tools/ac_closed_loop.py [--scenario NAME ...] [--decompose] [--fixed-only]
+        [--forward-clouds {exclude,include}] [--json out.json]
 """
 
 from __future__ import annotations
@@ -20,17 +36,24 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import numpy as np
 import rasterio
+from scipy import ndimage
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from sen2cor.ac import adjacency as adjacency_mod
+from sen2cor.ac import correct as correct_mod
 from sen2cor.ac.correct import correct_resolution
-from sen2cor.ac.forward import ForwardTerrain, column_wv_cm, simulate_toa
+from sen2cor.ac.forward import ForwardTerrain, column_wv_cm, simulate_toa, true_background
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import index_of_visibility, visibility_of_index
 from sen2cor.ac.setup import TerrainInputs
@@ -48,6 +71,9 @@ E0_S2A = {"B01": 1913.57, "B02": 1941.63, "B03": 1822.61, "B04": 1512.79, "B05":
           "B12": 85.25}
 CLOUDS = (7, 8, 9, 10)
 """SCL classes Sen2Cor keeps out of the adjacency background (facts §7.7); the forward model does the same."""
+REFERENCE = (4, 5, 6)
+"""SCL classes whose mean replaces the clouds in the background (facts §7.7)."""
+DECOMPOSITION = ("no_adjacency", "uniform", "oracle_background")
 T29_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12")
 BARB_BOA_ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B09", "B11", "B12")
 
@@ -115,7 +141,62 @@ SCENARIOS = {
 }
 
 
-def run_scenario(name: str, cfg: dict) -> dict:
+def band_errors(boa: dict[str, np.ndarray], rho: dict[str, np.ndarray], zones: dict[str, np.ndarray]
+                ) -> dict[str, dict[str, float | None]]:
+    """RMSE and bias per band over the clear pixels, the interior and the no-data border zone (None: empty)."""
+    out = {}
+    for b, value in boa.items():
+        if b not in rho:
+            continue
+        d = value.astype(np.float64) - rho[b]
+        row = {}
+        for zone, key in (("clear", ""), ("interior", "_interior"), ("border", "_border")):
+            x = d[zones[zone]]
+            row["rmse" + key] = float(np.sqrt(np.mean(x * x))) if x.size else None
+            row["bias" + key] = float(x.mean()) if x.size else None
+        out[b] = row
+    return out
+
+
+def error_zones(scl: np.ndarray, box: int) -> dict[str, np.ndarray]:
+    """Clear pixels (not SCL 0/1 or clouds); interior = clear and no no-data pixel in the adjacency box."""
+    valid = scl > 1
+    clear = valid & ~np.isin(scl, CLOUDS)
+    full = ndimage.uniform_filter(valid.astype(np.float64), size=box, mode="nearest") > 1.0 - 1e-9
+    return {"clear": clear, "interior": clear & full, "border": clear & ~full}
+
+
+@contextmanager
+def inversion_variant(mode: str, backgrounds: dict[str, np.ndarray] | None = None) -> Iterator[None]:
+    """Switch the inversion's adjacency step for the decomposition (``no_adjacency``, ``oracle_background``).
+
+    Wraps :func:`sen2cor.ac.adjacency.correct_band` where :mod:`sen2cor.ac.correct` calls it, and fails if it
+    was not called (a refactored call path must not silently give the unmodified numbers).
+    """
+    if mode not in ("no_adjacency", "oracle_background"):
+        yield
+        return
+    original = adjacency_mod.correct_band
+    calls = []
+
+    def band(band_id: str, rho: np.ndarray, q: Any, s: Any, setup: Any, **kw: Any) -> np.ndarray:
+        calls.append(band_id)
+        if mode == "no_adjacency":
+            return original(band_id, rho, q, s, setup, **{**kw, "adjacency": False})
+        assert backgrounds is not None
+        bg = backgrounds[band_id]
+        with mock.patch.object(adjacency_mod, "background_mean", lambda *a, **k: bg):
+            return original(band_id, rho, q, s, setup, **kw)
+
+    with mock.patch.object(correct_mod, "correct_band", band):
+        yield
+    if not calls:
+        raise RuntimeError("correct_resolution did not call sen2cor.ac.correct.correct_band: "
+                           "update inversion_variant() to the new call path")
+
+
+def run_scenario(name: str, cfg: dict, *, decompose: bool = False, fixed_only: bool = False,
+                 forward_clouds: str = "exclude") -> dict:
     lut = atm.load_sen2cor_lut(LUTS, platform="S2A", resolution=20, season="SUMMER", ozone_du=331.0,
                                aerosol="RURAL")
     if cfg["data"] == "t29":
@@ -135,11 +216,18 @@ def run_scenario(name: str, cfg: dict) -> dict:
     else:
         elev_arr = None
     box = 2 * (int(1000.0 / resolution + 0.5) | 1) + 1
+    exclude = np.isin(scl, CLOUDS) if forward_clouds == "exclude" else None
+    reference = np.isin(scl, REFERENCE)
+
+    def forward(surface: dict[str, np.ndarray], adjacency: bool = True) -> dict[str, np.ndarray]:
+        return simulate_toa(surface, lut=lut, solar_irradiance=E0_S2A, sza_deg=sza, saa_deg=saa, vza_deg=vza,
+                            vaa_deg=vaa, visibility_km=vis, wv_cm=cfg["wv"],
+                            elevation_km=elev if elev is not None else elev_arr,
+                            adjacency_box=box if adjacency else None, terrain=fwd_terrain,
+                            background_exclude=exclude, background_reference=reference)
+
     t0 = time.perf_counter()
-    toa = simulate_toa(rho, lut=lut, solar_irradiance=E0_S2A, sza_deg=sza, saa_deg=saa, vza_deg=vza, vaa_deg=vaa,
-                       visibility_km=vis, wv_cm=cfg["wv"], elevation_km=elev if elev is not None else elev_arr,
-                       adjacency_box=box, terrain=fwd_terrain, background_exclude=np.isin(scl, CLOUDS),
-                       background_reference=np.isin(scl, (4, 5, 6)))
+    toa = forward(rho)
     t_fwd = time.perf_counter() - t0
     mean_elev = float(np.mean(elev_arr)) if elev is None else elev
     wv_true = column_wv_cm(lut, cfg["wv"], mean_elev, "SUMMER") if elev is not None else None
@@ -148,10 +236,12 @@ def run_scenario(name: str, cfg: dict) -> dict:
     common = {"resolution": resolution, "lut": lut, "solar_irradiance": E0_S2A, "sun_zenith": sza, "sun_azimuth": saa,
                   "view_zenith": vza, "view_azimuth": vaa, "elevation_km": elev_arr, "terrain": terrain_in}
     valid = scl > 1
-    clear = valid & ~np.isin(scl, CLOUDS)
+    zones = error_zones(scl, box)
+    clear = zones["clear"]
     out: dict = {"shape": list(shape), "truth": {"visibility_km": vis, "aot550": aot_true,
                                                   "wv_label_cm": cfg["wv"], "wv_column_cm": wv_true},
-                 "forward_s": t_fwd}
+                 "forward_clouds": forward_clouds, "forward_s": t_fwd,
+                 "pixels": {k: int(np.count_nonzero(v)) for k, v in zones.items()}}
     # 1) AOT and WV fixed to the truth
     fixed = replace(params, vis_update_mode=0, visibility=vis)
     if elev is None:
@@ -162,26 +252,45 @@ def run_scenario(name: str, cfg: dict) -> dict:
     t0 = time.perf_counter()
     res = correct_resolution(toa, scl, params=fixed, fixed_wv_cm=fixed_wv, **common)
     out["fixed_s"] = time.perf_counter() - t0
-    out["fixed"] = {}
-    for b in res.boa:
-        if b not in rho:
-            continue
+    out["fixed"] = band_errors(res.boa, rho, zones)
+    for b, row in out["fixed"].items():
         d = (res.boa[b] - rho[b])[clear].astype(np.float64)
         da = (res.boa[b] - rho[b])[valid & (rho[b] < 1.0)].astype(np.float64)
-        out["fixed"][b] = {"rmse": float(np.sqrt(np.mean(d * d))), "bias": float(d.mean()),
-                           "p99_abs": float(np.percentile(np.abs(d), 99)),
-                           "rmse_incl_clouds": float(np.sqrt(np.mean(da * da)))}
+        row["p99_abs"] = float(np.percentile(np.abs(d), 99))
+        row["rmse_incl_clouds"] = float(np.sqrt(np.mean(da * da)))
     out["fixed_max_rmse"] = max(v["rmse"] for v in out["fixed"].values())
+    out["fixed_max_rmse_interior"] = max(v["rmse_interior"] or 0.0 for v in out["fixed"].values())
     out["clear_pixels"] = int(np.count_nonzero(clear))
+    # 1b) decomposition of the fixed-AOT error
+    if decompose:
+        out["decomposition"] = {}
+        for mode in DECOMPOSITION:
+            surface = rho
+            if mode == "uniform":
+                surface = {b: np.where(valid, np.float32(v[clear].mean()), np.float32(0.0)).astype(np.float32)
+                           for b, v in rho.items()}
+            backgrounds = None
+            if mode == "oracle_background":
+                backgrounds = {b: true_background(v, box, exclude, reference) for b, v in surface.items()}
+            toa_m = forward(surface, adjacency=mode != "no_adjacency")
+            with inversion_variant(mode, backgrounds):
+                res_m = correct_resolution(toa_m, scl, params=fixed, fixed_wv_cm=fixed_wv, **common)
+            out["decomposition"][mode] = band_errors(res_m.boa, surface, zones)
+    if fixed_only:
+        return out
     # 2) retrieval
     t0 = time.perf_counter()
     res2 = correct_resolution(toa, scl, params=params, **common)
     out["retrieval_s"] = time.perf_counter() - t0
+    aot_ddv = float(np.mean(aot550_from_visibility(res2.info.visibility_from_ddv_km,
+                                                   elev if elev is not None else elev_arr)))
     out["retrieval"] = {
         "method": res2.info.aot_retrieval_method, "ddv_percent": res2.info.ddv_pixel_percentage,
         "visibility_km": res2.info.final_visibility_km,
         "visibility_ddv_km": res2.info.visibility_from_ddv_km, "aot_mean": res2.info.mean_aot,
-        "aot_error": res2.info.mean_aot - aot_true, "wv_mean_cm": res2.info.mean_wv_cm,
+        "aot_error": res2.info.mean_aot - aot_true,
+        "aot_ddv_error": aot_ddv - aot_true if res2.info.aot_retrieval_method == "SEN2COR_DDV" else None,
+        "wv_mean_cm": res2.info.mean_wv_cm,
         "wv_error_cm": None if wv_true is None else res2.info.mean_wv_cm - wv_true,
         "index_true": int(index_of_visibility(vis)), "index_retrieved": res2.info.mean_visibility_index,
     }
@@ -197,11 +306,16 @@ def run_scenario(name: str, cfg: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
+    ap.add_argument("--decompose", action="store_true", help="add the no-adjacency / uniform / oracle runs")
+    ap.add_argument("--fixed-only", action="store_true", help="skip the retrieval run")
+    ap.add_argument("--forward-clouds", choices=("exclude", "include"), default="exclude",
+                    help="clouds in the forward model's adjacency background (default: replaced by the clear mean)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.v else logging.WARNING, format="%(name)s: %(message)s")
-    report = {n: run_scenario(n, SCENARIOS[n]) for n in args.scenario}
+    report = {n: run_scenario(n, SCENARIOS[n], decompose=args.decompose, fixed_only=args.fixed_only,
+                              forward_clouds=args.forward_clouds) for n in args.scenario}
     text = json.dumps(report, indent=1)
     if args.json:
         args.json.write_text(text)

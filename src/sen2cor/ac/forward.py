@@ -65,6 +65,30 @@ def _background(r: F32, exclude: npt.NDArray[np.bool_] | None, reference: npt.ND
     return out.astype(np.float32)
 
 
+def true_background(r: F32, box: int, exclude: npt.NDArray[np.bool_] | None = None,
+                    reference: npt.NDArray[np.bool_] | None = None) -> F32:
+    """The adjacency background ρ̄ the forward model uses: box mean of the filled surface reflectance.
+
+    Same fill rules as :func:`simulate_toa` (no-data → mean of the valid pixels, ``exclude`` → mean of the
+    ``reference`` pixels).  The closed-loop tool hands it to the inversion as an "oracle" background to
+    separate the one-pass background estimate from the rest of the inversion.
+
+    Parameters
+    ----------
+    r : numpy.ndarray of float32, shape (rows, cols)
+        Surface reflectance of one band; ≤ 0 is no data.
+    box : int
+        Box size (pixels).
+    exclude, reference : numpy.ndarray of bool, shape (rows, cols), optional
+        As ``background_exclude`` / ``background_reference`` of :func:`simulate_toa`.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (rows, cols)
+    """
+    return _box(_background(np.asarray(r, dtype=np.float32), exclude, reference), box)
+
+
 def simulate_toa(
     rho: Mapping[str, F32],
     *,
@@ -109,7 +133,9 @@ def simulate_toa(
         Pixels that do not contribute to the adjacency / terrain background (clouds, which lie above the
         aerosol layer — Sen2Cor's model assumption, facts §7.7); they are replaced by the mean of the
         ``background_reference`` pixels (default: the other valid pixels) in the box means.  No-data
-        pixels (ρ ≤ 0) are filled with the mean of the valid ones.
+        pixels (ρ ≤ 0) are filled with the mean of the valid ones.  Sen2Cor's negative-reflectance check
+        assumes the opposite (clouds in the background), see docs/differences.md, "Closed loop: remaining
+        errors".
     background_reference : numpy.ndarray of bool, optional
         Pixels whose mean replaces the excluded ones (Sen2Cor: SCL 4/5/6).
 
