@@ -31,8 +31,9 @@ from sen2cor.errors import ConfigError, ProcessingError, Sen2CorError
 
 logger = logging.getLogger(__name__)
 
-TILE_MEMORY_BYTES: Final[int] = 5 * 2**29
-"""Memory budgeted per concurrently processed tile (2.5 GiB: the issue-8 peak target of 2 GB plus margin)."""
+TILE_MEMORY_BYTES: Final[int] = 9 * 2**29
+"""Memory budgeted per concurrently processed tile (4.5 GiB: a full tile's default run peaks at 4.1 GB,
+docs/benchmarks.md)."""
 
 POLL_S: Final[float] = 0.2
 """How often the orchestrator wakes up to refresh the display while waiting for tiles."""
@@ -225,7 +226,7 @@ def cpu_count() -> int:
 
 
 def default_workers(settings: L2ASettings, n_tiles: int, memory_bytes: int | None = None) -> int:
-    """Memory-aware worker count: ``min(CPUs, Nr_Threads, available memory / 2.5 GiB, tiles)``, at least 1.
+    """Memory-aware worker count: ``min(CPUs, Nr_Threads, available memory / 4.5 GiB, tiles)``, at least 1.
 
     Parameters
     ----------
