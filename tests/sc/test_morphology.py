@@ -22,7 +22,7 @@ def test_dilate_erode_match_scipy(mask: np.ndarray, structure: np.ndarray) -> No
     assert np.array_equal(m.erode(big, structure), ndimage.binary_erosion(big, structure.astype(bool)))
 
 
-@pytest.mark.parametrize("size", [3, 5, 9])
+@pytest.mark.parametrize("size", [3, 5, 9, 15, 17])
 def test_binary_median_matches_scipy(mask: np.ndarray, size: int) -> None:
     noisy = m.dilate(mask, m.square(3))
     assert np.array_equal(m.binary_median(noisy, size), ndimage.median_filter(noisy, size))

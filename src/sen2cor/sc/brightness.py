@@ -45,7 +45,7 @@ def red_brightness(state: ScState, b04: Float32Array, b8a: Float32Array, t: ScTh
 
     Dark features (B04 < 0.10, 0.04 < B8A < 0.15) become DARK_FEATURES with zero confidence.
     """
-    state.cloud = ramp(b04, t.t1_b04, t.t2_b04) ** 2
+    state.cloud[...] = ramp(b04, t.t1_b04, t.t2_b04) ** 2
     dark = (
         (b04 < np.float32(DARK_FEATURE_B04_MAX))
         & (b8a > np.float32(DARK_FEATURE_B8A_MIN))

@@ -25,6 +25,7 @@ from sen2cor.sc import auxiliary, brightness, cirrus, parallax, post, ratios, re
 from sen2cor.sc.classes import SceneClass
 from sen2cor.sc.parallax import CloudHeightStats
 from sen2cor.sc.state import ScState
+from sen2cor.sc.strips import band_rows, for_each_strip, optional_rows
 from sen2cor.sc.thresholds import KLT_MIN_VALID_FRACTION, SHADOW_CLOUD_MASK_MIN, ScThresholds
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,16 @@ def preprocess(
     """
     shape = next(iter(bands.values())).shape
     state = ScState.start(shape, b10_land_threshold=float(t.f32("t1_b10")))
-    if quality_mask is not None:
-        state.scl[quality_mask.astype(bool)] = SceneClass.SATURATED_DEFECTIVE
-    for b in bands.values():
-        state.scl[b == 0] = SceneClass.NO_DATA
-    state.valid = (state.scl != SceneClass.NO_DATA) & (state.scl != SceneClass.SATURATED_DEFECTIVE)
+
+    def strip(rows: slice) -> None:
+        scl = state.scl[rows]
+        if quality_mask is not None:
+            scl[quality_mask[rows].astype(bool)] = SceneClass.SATURATED_DEFECTIVE
+        for b in bands.values():
+            scl[b[rows] == 0] = SceneClass.NO_DATA
+        state.valid[rows] = (scl != SceneClass.NO_DATA) & (scl != SceneClass.SATURATED_DEFECTIVE)
+
+    for_each_strip(strip, shape[0])
     return state
 
 
@@ -186,20 +192,34 @@ def classify(
         state = preprocess(bands, quality_mask, t)
     if not state.valid.any():
         raise ProcessingError("all pixels are no-data or saturated: nothing to classify")
+    tracker = None
+    enough_valid = np.count_nonzero(state.valid) / state.valid.size > KLT_MIN_VALID_FRACTION
+    if mode == "evolution" and b08_toa is not None and enough_valid:
+        # Only B08 and B8A enter the tracking images: prepared now, while little else is in memory.
+        with _timed("parallax_images"):
+            tracker = parallax.ParallaxTracker.from_bands(np.asarray(b08_toa, dtype=np.float32), bands["B8A"])
 
-    ndsi = brightness.normalized_difference(bands["B03"], bands["B11"])
-    ndvi = brightness.normalized_difference(bands["B8A"], bands["B04"])
     with _timed("cloud_probability"):
-        _cloud_probability_chain(state, bands, ndsi, ndvi, t, snc, snow_map, mode)
-        brightness.cloud_probability_classes(state, t)
-        cirrus.cirrus_classes(state, bands["B02"], bands["B10"], t, dem, altitude_km, mode)
+        _cloud_probability_chain(state, bands, t, snc, snow_map, dem, altitude_km, mode)
     if mode == "evolution":
         stats = _evolution_tail(
-            state, bands, ndvi, t, sza, saa, b08_toa, dem, slope, illumination, esacci_lcm, wbi, resolution
+            state,
+            bands,
+            t,
+            sza,
+            saa,
+            b08_toa is not None,
+            tracker,
+            dem,
+            slope,
+            illumination,
+            esacci_lcm,
+            wbi,
+            resolution,
         )
     else:
         stats = None
-        _classic_tail(state, bands, ndvi, t, sza, saa, dem, slope, illumination, esacci_lcm, wbi, resolution)
+        _classic_tail(state, bands, t, sza, saa, dem, slope, illumination, esacci_lcm, wbi, resolution)
 
     post.unclassified_fallback(state, mode)
     post.median_smoothing(state, median_filter)
@@ -215,37 +235,80 @@ def classify(
 def _cloud_probability_chain(
     state: ScState,
     bands: dict[str, Float32Array],
-    ndsi: Float32Array,
-    ndvi: Float32Array,
     t: ScThresholds,
     snc: NDArray[np.generic] | None,
     snow_map: NDArray[np.generic] | None,
+    dem: NDArray[np.floating] | None,
+    altitude_km: float,
     mode: Mode,
 ) -> None:
-    """Steps 1a–6bis (facts §6.1 steps 1–9), common to both modes."""
-    brightness.red_brightness(state, bands["B04"], bands["B8A"], t)
-    brightness.ndsi_cloud(state, ndsi, t)
-    if snow.scene_could_have_snow(snow_map):
-        snow.snow_filters(state, bands, ndsi, t, snc)
+    """Steps 1a–7 (facts §6.1 steps 1–10), common to both modes.
+
+    Every step but the snow ring test (a dilation) and the ESA-CCI snow check (a tile mean) looks at each
+    pixel on its own, so the chain runs by row strips around those two.
+    """
+    with_snow = snow.scene_could_have_snow(snow_map)
+    if not with_snow:
+        log.info("no snow in the snow climatology over the tile: snow detection skipped")
+    snc_dry = snc is not None and snow.snc_mostly_dry(snc)
+
+    def before_ring(rows: slice) -> None:
+        st, b = state.rows(rows), band_rows(bands, rows)
+        ndsi = brightness.normalized_difference(b["B03"], b["B11"])
+        brightness.red_brightness(st, b["B04"], b["B8A"], t)
+        brightness.ndsi_cloud(st, ndsi, t)
+        if with_snow:
+            snow.snow_filters(st, b, ndsi, t, optional_rows(snc, rows), snc_dry=snc_dry)
+
+    def after_ring(rows: slice) -> None:
+        st, b = state.rows(rows), band_rows(bands, rows)
+        ratios.ndvi_vegetation(st, brightness.normalized_difference(b["B8A"], b["B04"]), b["B02"], t)
+        ratios.soil_ratio(st, b["B02"], b["B11"], t)
+        ratios.water_ratio(st, b, t)
+        ratios.rocks_sand_ratio(st, b["B02"], b["B8A"], b["B11"], t)
+        ratios.red_swir_ratio(st, b["B04"], b["B11"])
+        brightness.cloud_probability_classes(st, t)
+        cirrus.cirrus_classes(st, b["B02"], b["B10"], t, optional_rows(dem, rows), altitude_km, mode)
+
+    rows = state.scl.shape[0]
+    for_each_strip(before_ring, rows)
+    if with_snow:
         snow.snow_ring_test(state, bands["B12"], t)
         snow.snow_cci_check(state, snc, mode)
-    else:
-        log.info("no snow in the snow climatology over the tile: snow detection skipped")
-    ratios.ndvi_vegetation(state, ndvi, bands["B02"], t)
-    ratios.soil_ratio(state, bands["B02"], bands["B11"], t)
-    ratios.water_ratio(state, bands, t)
-    ratios.rocks_sand_ratio(state, bands["B02"], bands["B8A"], bands["B11"], t)
-    ratios.red_swir_ratio(state, bands["B04"], bands["B11"])
+    for_each_strip(after_ring, rows)
+
+
+def _vegetation_and_water_recovery(
+    state: ScState, bands: dict[str, Float32Array], t: ScThresholds, mode: Mode
+) -> None:
+    """Dark-vegetation then water recovery (facts §6.2, §6.3), pixel by pixel, by row strips."""
+
+    def strip(rows: slice) -> None:
+        st, b = state.rows(rows), band_rows(bands, rows)
+        ndvi = brightness.normalized_difference(b["B8A"], b["B04"])
+        recoveries.dark_vegetation_recovery(st, ndvi, b["B03"], b["B8A"], t, mode)
+        recoveries.water_recovery(st, b, t)
+
+    for_each_strip(strip, state.scl.shape[0])
+
+
+def _soil_recovery(state: ScState, bands: dict[str, Float32Array], mode: Mode) -> None:
+    """Soil recovery (facts §6.2, §6.3) by row strips."""
+    b02, b11 = bands["B02"], bands["B11"]
+    for_each_strip(
+        lambda rows: recoveries.soil_recovery(state.rows(rows), b02[rows], b11[rows], mode),
+        state.scl.shape[0],
+    )
 
 
 def _evolution_tail(
     state: ScState,
     bands: dict[str, Float32Array],
-    ndvi: Float32Array,
     t: ScThresholds,
     sza: float,
     saa: float,
-    b08_toa: NDArray[np.floating] | None,
+    with_b08: bool,
+    tracker: parallax.ParallaxTracker | None,
     dem: NDArray[np.floating] | None,
     slope: NDArray[np.floating] | None,
     illumination: NDArray[np.uint8] | None,
@@ -255,38 +318,37 @@ def _evolution_tail(
 ) -> CloudHeightStats | None:
     """Evolution recoveries, parallax, cloud shadow and clean-up (facts §6.3), in Sen2Cor's order."""
     with _timed("recoveries"):
-        recoveries.dark_vegetation_recovery(state, ndvi, bands["B03"], bands["B8A"], t, "evolution")
-        recoveries.water_recovery(state, bands, t)
+        _vegetation_and_water_recovery(state, bands, t, "evolution")
         auxiliary.cci_water_recovery(state, wbi, "evolution")
         if dem is not None:
             auxiliary.dem_water_cleaning(state, slope, illumination, "evolution")
             auxiliary.topographic_shadow_evolution(state, bands, illumination, sza)
         snow.snow_recovery(state, bands["B11"], bands["B04"], "evolution")
         snow.snow_soil_borders(state)
-        recoveries.soil_recovery(state, bands["B02"], bands["B11"], "evolution")
+        _soil_recovery(state, bands, "evolution")
         if lcm is not None:
             cirrus.cirrus_recovery_evolution(state, bands["B10"], t, sza, dem, illumination)
             auxiliary.urban_bare_recovery(state, lcm, "evolution")
         recoveries.bright_pixel_recovery(state, bands, wbi)
 
     stats = None
-    images = None
     with _timed("parallax"):
-        if b08_toa is None:
+        if not with_b08:
             warnings.warn("no B08 given: parallax cloud heights skipped", FallbackWarning, stacklevel=3)
             log.warning("no B08 given: parallax cloud heights skipped, generic cloud profile used")
-        elif np.count_nonzero(state.valid) / state.valid.size > KLT_MIN_VALID_FRACTION:
-            images = parallax.parallax_images(np.asarray(b08_toa, dtype=np.float32), bands["B8A"])
+        elif tracker is not None:
             snow_before = state.scl == SceneClass.SNOW_ICE
-            heights = parallax.cloud_height_image(images[0], images[1], state.valid, resolution)
+            heights = parallax.tracked_height_image(tracker, state.valid, resolution)
             if heights is not None:
                 b10c = cirrus.b10_terrain_corrected(bands["B10"], sza, illumination, dem)
                 parallax.false_cloud_removal(state, heights, b10c, wbi)
                 parallax.false_snow_removal(state, heights, snow_before)
+            del heights, snow_before
     with _timed("shadow"):
         cloud_mask = parallax.shadow_cloud_mask(state.cloud, SHADOW_CLOUD_MASK_MIN)
-        if images is not None:
-            stats = parallax.cloud_height_stats(images[0], images[1], cloud_mask, resolution)
+        if tracker is not None:
+            stats = parallax.tracked_height_stats(tracker, cloud_mask, resolution)
+            tracker.release()
         profile = shadow.cloud_profile(stats, resolution)
         geometric = shadow.geometric_shadow(
             cloud_mask, state.valid, profile, saa, shadow.shadow_mode_zenith("evolution", sza)
@@ -303,7 +365,6 @@ def _evolution_tail(
 def _classic_tail(
     state: ScState,
     bands: dict[str, Float32Array],
-    ndvi: Float32Array,
     t: ScThresholds,
     sza: float,
     saa: float,
@@ -324,15 +385,14 @@ def _classic_tail(
         )
         shadow.apply_shadow(state, radiometric, geometric)
     with _timed("recoveries"):
-        recoveries.dark_vegetation_recovery(state, ndvi, bands["B03"], bands["B8A"], t, "classic")
-        recoveries.water_recovery(state, bands, t)
+        _vegetation_and_water_recovery(state, bands, t, "classic")
         auxiliary.cci_water_recovery(state, wbi, "classic")
         if dem is not None:
             auxiliary.dem_water_cleaning(state, slope, illumination, "classic")
             auxiliary.dem_cloud_shadow_cleaning(state, illumination, "classic")
             auxiliary.topographic_shadow_classic(state, bands, illumination, wbi)
         snow.snow_recovery(state, bands["B11"], bands["B03"], "classic")
-        recoveries.soil_recovery(state, bands["B02"], bands["B11"], "classic")
+        _soil_recovery(state, bands, "classic")
         auxiliary.land_recovery_classic(state, bands, lcm, resolution)
         if lcm is not None:
             cirrus.cirrus_recovery_classic(state, bands["B10"], dem)

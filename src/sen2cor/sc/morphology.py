@@ -61,12 +61,15 @@ def erode(mask: BoolArray, structure: NDArray[np.uint8]) -> BoolArray:
 def binary_median(mask: BoolArray, size: int) -> BoolArray:
     """Median of a boolean mask over a ``size``×``size`` window (odd), reflect border (``median_filter``).
 
-    The median of 0/1 values is 1 exactly when more than half of the window is 1.
+    The median of 0/1 values is 1 exactly when more than half of the window is 1.  The window counts are
+    exact integers, kept in 8 bits while they fit (windows up to 15×15).
     """
+    depth = cv2.CV_8U if size * size <= 255 else cv2.CV_32F
     counts = cv2.boxFilter(
-        mask.view(np.uint8), cv2.CV_32F, (size, size), normalize=False, borderType=cv2.BORDER_REFLECT
+        mask.view(np.uint8), depth, (size, size), normalize=False, borderType=cv2.BORDER_REFLECT
     )
-    return counts > (size * size) // 2
+    out: BoolArray = counts > (size * size) // 2
+    return out
 
 
 def median3(values: NDArray[np.float32]) -> NDArray[np.float32]:

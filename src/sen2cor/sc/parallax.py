@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
-from scipy.spatial import cKDTree
 
-from sen2cor.sc import morphology
+from sen2cor.sc import height_field, morphology
 from sen2cor.sc.classes import SceneClass
+from sen2cor.sc.corners import CornerFinder
 from sen2cor.sc.state import ScState
+from sen2cor.sc.strips import for_each_strip
 from sen2cor.sc.thresholds import (
     DN_SCALE,
     FALSE_CLOUD_HEIGHT_MAX_M,
@@ -88,10 +88,101 @@ def parallax_images(b08: Float32Array, b8a: Float32Array) -> tuple[UInt16Array, 
     b8a : ndarray of float32, shape (rows, cols)
         TOA B8A on the working grid.
     """
-    # Sen2Cor rounds the block mean of B08 DNs (uint16(mean + 0.5)); 1e-3 absorbs float32 noise of ρ·1e4.
-    img = np.floor(b08.astype(np.float64) * DN_SCALE + 0.5 + 1e-3).clip(0, 65535).astype(np.uint16)
-    ref = (b8a * np.float32(DN_SCALE)).astype(np.uint16)
+    img = np.empty(b08.shape, dtype=np.uint16)
+    ref = np.empty(b8a.shape, dtype=np.uint16)
+
+    def convert(rows: slice) -> None:
+        # Sen2Cor rounds the block mean of B08 DNs (uint16(mean + 0.5)); 1e-3 absorbs float32 noise of ρ·1e4.
+        dn = np.floor(b08[rows].astype(np.float64) * DN_SCALE + 0.5 + 1e-3)
+        img[rows] = dn.clip(0, 65535).astype(np.uint16)
+        ref[rows] = (b8a[rows] * np.float32(DN_SCALE)).astype(np.uint16)
+
+    for_each_strip(convert, b08.shape[0])
     return img, ref
+
+
+class ParallaxTracker:
+    """Corner tracking between the Laplacian-filtered B8A (reference) and B08 (image), facts §6.3.
+
+    Both images are Laplacian-filtered once (kernel 5, saturated to 8 bit).  :meth:`track` finds the
+    Shi–Tomasi corners of the reference inside a mask (``cv2.goodFeaturesToTrack``'s selection, with the
+    eigenvalue image computed once, :mod:`sen2cor.sc.corners`) and tracks them into the image and back with
+    pyramidal Lucas–Kanade.  Lucas–Kanade follows every corner on its own, so a corner already tracked by
+    an earlier call of the same tracker (the cloud-mask call after the valid-area call) is not tracked
+    again: its result is the same.
+    """
+
+    def __init__(self, image: UInt16Array, reference: UInt16Array) -> None:
+        self.reference8 = cv2.Laplacian(reference, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
+        self.image8 = cv2.Laplacian(image, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
+        self._corner_finder: CornerFinder | None = None
+        self._remember_reset()
+
+    @classmethod
+    def from_bands(cls, b08: Float32Array, b8a: Float32Array) -> ParallaxTracker:
+        """A tracker of B08 against B8A (:func:`parallax_images`), its corner eigenvalues computed.
+
+        The 16-bit images are dropped before the eigenvalue image, whose OpenCV buffers are the largest
+        transient of the classification, is computed.
+        """
+        tracker = cls(*parallax_images(b08, b8a))
+        tracker.corner_finder()
+        return tracker
+
+    def corner_finder(self) -> CornerFinder:
+        """The Shi–Tomasi selector of the reference, built on first use."""
+        if self._corner_finder is None:
+            self._corner_finder = CornerFinder(self.reference8, KLT_BLOCK_SIZE)
+        return self._corner_finder
+
+    def release(self) -> None:
+        """Drop the images and tracked corners (about 200 MB on a full tile); the tracker is unusable after."""
+        empty = np.empty((0, 0), dtype=np.uint8)
+        self.reference8 = self.image8 = empty
+        self._corner_finder = None
+        self._remember_reset()
+
+    def _remember_reset(self) -> None:
+        self._known_keys = np.empty(0, dtype=np.int64)
+        self._known_forward = np.empty((0, 1, 2), dtype=np.float32)
+        self._known_backward = np.empty((0, 1, 2), dtype=np.float32)
+
+    def _lucas_kanade(self, p0: Float32Array) -> tuple[Float32Array, Float32Array]:
+        lk = {
+            "winSize": (KLT_WINDOW_PX, KLT_WINDOW_PX),
+            "maxLevel": KLT_PYRAMID_LEVELS,
+            "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, KLT_MAX_ITERATIONS, KLT_EPSILON),
+        }
+        p1, _, _ = cv2.calcOpticalFlowPyrLK(self.reference8, self.image8, p0, None, **lk)
+        p0r, _, _ = cv2.calcOpticalFlowPyrLK(self.image8, self.reference8, p1, None, **lk)
+        return p1, p0r
+
+    def track(self, mask: NDArray[np.bool_]) -> TrackedPoints | None:
+        """Corners inside ``mask`` whose forward–backward error is below 0.1 px; None when none is found."""
+        p0 = self.corner_finder().find(mask, KLT_MAX_CORNERS, KLT_QUALITY_LEVEL, KLT_MIN_DISTANCE_PX)
+        if p0 is None:
+            return None
+        # goodFeaturesToTrack returns whole-pixel corners: row · cols + column identifies them.
+        keys = p0[:, 0, 1].astype(np.int64) * self.reference8.shape[1] + p0[:, 0, 0].astype(np.int64)
+        pos = np.searchsorted(self._known_keys, keys).clip(max=max(self._known_keys.size - 1, 0))
+        known = self._known_keys[pos] == keys if self._known_keys.size else np.zeros(len(keys), dtype=bool)
+        p1, p0r = np.empty_like(p0), np.empty_like(p0)
+        p1[known], p0r[known] = self._known_forward[pos[known]], self._known_backward[pos[known]]
+        new = ~known
+        if new.any():
+            p1[new], p0r[new] = self._lucas_kanade(np.ascontiguousarray(p0[new]))
+            self._remember(keys[new], p1[new], p0r[new])
+        keep = np.abs(p0 - p0r).reshape(-1, 2).max(-1) < KLT_FB_MAX_ERROR_PX
+        a, b = p0[keep].reshape(-1, 2), p1[keep].reshape(-1, 2)
+        d = np.sqrt((b[:, 0] - a[:, 0]) ** 2 + (b[:, 1] - a[:, 1]) ** 2)
+        return TrackedPoints(a[:, 0], a[:, 1], d.astype(np.float32))
+
+    def _remember(self, keys: NDArray[np.int64], forward: Float32Array, backward: Float32Array) -> None:
+        all_keys = np.concatenate([self._known_keys, keys])
+        order = np.argsort(all_keys, kind="stable")
+        self._known_keys = all_keys[order]
+        self._known_forward = np.concatenate([self._known_forward, forward])[order]
+        self._known_backward = np.concatenate([self._known_backward, backward])[order]
 
 
 def track_points(reference: UInt16Array, image: UInt16Array, mask: NDArray[np.bool_]) -> TrackedPoints | None:
@@ -100,98 +191,66 @@ def track_points(reference: UInt16Array, image: UInt16Array, mask: NDArray[np.bo
     Both images are first Laplacian-filtered (kernel 5, saturated to 8 bit).  Points whose
     forward–backward error exceeds 0.1 px are dropped.  Returns None when no corner is found.
     """
-    ref8 = cv2.Laplacian(reference, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
-    img8 = cv2.Laplacian(image, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
-    p0 = cv2.goodFeaturesToTrack(
-        ref8,
-        maxCorners=KLT_MAX_CORNERS,
-        qualityLevel=KLT_QUALITY_LEVEL,
-        minDistance=KLT_MIN_DISTANCE_PX,
-        mask=mask.astype(np.uint8),
-        blockSize=KLT_BLOCK_SIZE,
-    )
-    if p0 is None or len(p0) == 0:
-        return None
-    lk = {
-        "winSize": (KLT_WINDOW_PX, KLT_WINDOW_PX),
-        "maxLevel": KLT_PYRAMID_LEVELS,
-        "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, KLT_MAX_ITERATIONS, KLT_EPSILON),
-    }
-    p1, _, _ = cv2.calcOpticalFlowPyrLK(ref8, img8, p0, None, **lk)
-    p0r, _, _ = cv2.calcOpticalFlowPyrLK(img8, ref8, p1, None, **lk)
-    keep = np.abs(p0 - p0r).reshape(-1, 2).max(-1) < KLT_FB_MAX_ERROR_PX
-    a, b = p0[keep].reshape(-1, 2), p1[keep].reshape(-1, 2)
-    d = np.sqrt((b[:, 0] - a[:, 0]) ** 2 + (b[:, 1] - a[:, 1]) ** 2)
-    return TrackedPoints(a[:, 0], a[:, 1], d.astype(np.float32))
+    return ParallaxTracker(image, reference).track(mask)
 
 
-def _nearest_fill(points: TrackedPoints, shape: tuple[int, int], scale: float) -> NDArray[np.float64]:
-    """100·displacement of the nearest tracked point at each node of a grid ``scale`` times coarser."""
-    rows, cols = shape
-    tree = cKDTree(np.column_stack([points.x, points.y]).astype(np.float64) / scale)
-    gy, gx = np.mgrid[0:rows, 0:cols]
-    _, idx = tree.query(np.column_stack([gx.ravel(), gy.ravel()]), workers=-1)
-    values = KLT_HEIGHT_SCALE * points.displacement.astype(np.float64)
-    return values[idx].reshape(rows, cols)
-
-
-def _resize_linear(values: NDArray[np.float64], shape: tuple[int, int]) -> NDArray[np.float64]:
-    """Bilinear up-sampling with pixel-centre alignment, mirror border and clipping to the input range
-    (the behaviour of ``skimage.transform.resize(order=1, preserve_range=True)``)."""
-    factors = (shape[0] / values.shape[0], shape[1] / values.shape[1])
-    out = ndimage.zoom(values, factors, order=1, mode="mirror", grid_mode=True)
-    out = out[: shape[0], : shape[1]]
-    return np.clip(out, values.min(), values.max())
-
-
-def _gaussian_uint16(values: UInt16Array, sigma: float) -> UInt16Array:
-    """``gaussian_filter`` on a uint16 image: each separable pass is truncated back to uint16, as SciPy does."""
-    out = values
-    for axis in (0, 1):
-        smoothed = ndimage.gaussian_filter1d(out.astype(np.float64), sigma, axis=axis, mode="reflect")
-        out = np.floor(smoothed).clip(0, 65535).astype(np.uint16)
-    return out
-
-
-def cloud_height_image(
-    image: UInt16Array, reference: UInt16Array, valid: NDArray[np.bool_], resolution: int
+def tracked_height_image(
+    tracker: ParallaxTracker, valid: NDArray[np.bool_], resolution: int
 ) -> NDArray[np.uint16] | None:
-    """Per-pixel cloud height (m, uint16) from the tracked displacements (facts §6.3).
+    """Per-pixel cloud height (m, uint16) from the displacements of the corners tracked in ``valid``
+    (facts §6.3).
 
     Displacements of all valid-area corners are spread by nearest neighbour (on a 40 m grid for 20 m
     runs, then bilinearly up-sampled; on the native grid at 60 m), kept on valid pixels, grey-dilated
     6×6, Gaussian-smoothed (σ = 5 px) and converted with height = d · resolution / 0.012.
     Returns None when no corner survives tracking.
     """
-    points = track_points(reference, image, valid)
+    points = tracker.track(valid)
     if points is None or points.x.size == 0:
         return None
-    rows, cols = image.shape
+    rows, cols = valid.shape
+    values = KLT_HEIGHT_SCALE * points.displacement.astype(np.float64)
+    x, y = points.x.astype(np.float64), points.y.astype(np.float64)
     if resolution >= 60:
-        spread = _nearest_fill(points, (rows, cols), 1.0)
+        heights = height_field.cast_on_valid(
+            values[height_field.nearest_point_index(x, y, (rows, cols))], valid
+        )
     else:
         half = (int(np.ceil(rows / 2)), int(np.ceil(cols / 2)))
-        spread = _resize_linear(_nearest_fill(points, half, 2.0), (rows, cols))
-    heights = np.zeros((rows, cols), dtype=np.uint16)
-    heights[valid] = spread[valid].astype(np.uint16)
+        spread = values[height_field.nearest_point_index(x / 2.0, y / 2.0, half)]
+        heights = height_field.upsample_on_valid(spread, (rows, cols), valid)
     # ndimage.grey_dilation(size=6) looks at offsets −2 … +3: OpenCV anchor (2, 2).
-    half = (KLT_HEIGHT_DILATION_PX - 1) // 2
+    anchor = (KLT_HEIGHT_DILATION_PX - 1) // 2
     kernel = np.ones((KLT_HEIGHT_DILATION_PX, KLT_HEIGHT_DILATION_PX), np.uint8)
-    heights = cv2.dilate(heights, kernel, anchor=(half, half))
-    heights = _gaussian_uint16(heights, KLT_HEIGHT_GAUSSIAN_SIGMA_PX)
-    out: NDArray[np.uint16] = (heights / KLT_HEIGHT_SCALE * resolution / KLT_PARALLAX).astype(np.uint16)
-    return out
+    heights = cv2.dilate(heights, kernel, anchor=(anchor, anchor))
+    return height_field.smoothed_heights_m(
+        heights, KLT_HEIGHT_GAUSSIAN_SIGMA_PX, KLT_HEIGHT_SCALE, resolution, KLT_PARALLAX
+    )
+
+
+def tracked_height_stats(
+    tracker: ParallaxTracker, cloud_mask: NDArray[np.bool_], resolution: int
+) -> CloudHeightStats | None:
+    """Mean, σ, min, max and count of the heights (m) of corners tracked inside ``cloud_mask``."""
+    points = tracker.track(cloud_mask)
+    if points is None or points.displacement.size == 0:
+        return None
+    h = points.displacement.astype(np.float64) * resolution / KLT_PARALLAX
+    return CloudHeightStats(float(h.mean()), float(h.std()), float(h.min()), float(h.max()), int(h.size))
+
+
+def cloud_height_image(
+    image: UInt16Array, reference: UInt16Array, valid: NDArray[np.bool_], resolution: int
+) -> NDArray[np.uint16] | None:
+    """:func:`tracked_height_image` of a fresh tracker of ``image`` (B08) against ``reference`` (B8A)."""
+    return tracked_height_image(ParallaxTracker(image, reference), valid, resolution)
 
 
 def cloud_height_stats(
     image: UInt16Array, reference: UInt16Array, cloud_mask: NDArray[np.bool_], resolution: int
 ) -> CloudHeightStats | None:
-    """Mean, σ, min, max and count of the heights (m) of corners tracked inside ``cloud_mask``."""
-    points = track_points(reference, image, cloud_mask)
-    if points is None or points.displacement.size == 0:
-        return None
-    h = points.displacement.astype(np.float64) * resolution / KLT_PARALLAX
-    return CloudHeightStats(float(h.mean()), float(h.std()), float(h.min()), float(h.max()), int(h.size))
+    """:func:`tracked_height_stats` of a fresh tracker of ``image`` (B08) against ``reference`` (B8A)."""
+    return tracked_height_stats(ParallaxTracker(image, reference), cloud_mask, resolution)
 
 
 def false_cloud_removal(
@@ -203,18 +262,32 @@ def false_cloud_removal(
     Skipped when MEDIUM + HIGH + cirrus cover 95 % or more of the valid pixels.  Thin cirrus and
     vegetation are never touched.
     """
-    clouds = state.is_(SceneClass.MEDIUM_PROBA_CLOUDS, SceneClass.HIGH_PROBA_CLOUDS, SceneClass.THIN_CIRRUS)
-    if (
-        np.count_nonzero(clouds & state.valid) / max(np.count_nonzero(state.valid), 1)
-        >= KLT_MAX_CLOUD_FRACTION
-    ):
+    n_rows = state.scl.shape[0]
+    tallies: list[tuple[int, int]] = []
+
+    def count(rows: slice) -> None:
+        st = state.rows(rows)
+        clouds = st.is_(SceneClass.MEDIUM_PROBA_CLOUDS, SceneClass.HIGH_PROBA_CLOUDS, SceneClass.THIN_CIRRUS)
+        tallies.append((np.count_nonzero(clouds & st.valid), np.count_nonzero(st.valid)))
+
+    for_each_strip(count, n_rows)
+    cloudy, valid = (sum(column) for column in zip(*tallies))
+    if cloudy / max(valid, 1) >= KLT_MAX_CLOUD_FRACTION:
         return
-    candidates = (state.cloud > 0) & ~state.is_(SceneClass.THIN_CIRRUS, SceneClass.VEGETATION) & state.valid
-    ground = (heights < FALSE_CLOUD_HEIGHT_MAX_M) & (b10 < np.float32(state.b10_land_threshold)) & candidates
-    state.assign(ground, SceneClass.NOT_VEGETATED, cloud=0.0)
-    if wbi is not None:
-        state.assign(ground & (wbi == WBI_WATER), SceneClass.WATER)
-    state.diagnostics["false_cloud_pixels"] = float(np.count_nonzero(ground))
+    b10_max = np.float32(state.b10_land_threshold)
+    removed: list[int] = []
+
+    def remove(rows: slice) -> None:
+        st = state.rows(rows)
+        candidates = (st.cloud > 0) & ~st.is_(SceneClass.THIN_CIRRUS, SceneClass.VEGETATION) & st.valid
+        ground = (heights[rows] < FALSE_CLOUD_HEIGHT_MAX_M) & (b10[rows] < b10_max) & candidates
+        st.assign(ground, SceneClass.NOT_VEGETATED, cloud=0.0)
+        if wbi is not None:
+            st.assign(ground & (wbi[rows] == WBI_WATER), SceneClass.WATER)
+        removed.append(np.count_nonzero(ground))
+
+    for_each_strip(remove, n_rows)
+    state.diagnostics["false_cloud_pixels"] = float(sum(removed))
 
 
 def false_snow_removal(state: ScState, heights: NDArray[np.uint16], snow_before: NDArray[np.bool_]) -> None:

@@ -14,6 +14,7 @@ from scipy import ndimage
 from sen2cor.sc import morphology
 from sen2cor.sc.classes import NOT_CLASSIFIED, SceneClass
 from sen2cor.sc.state import ScState
+from sen2cor.sc.strips import for_each_strip
 from sen2cor.sc.thresholds import (
     POST_CLOUD_DILATION_PX,
     POST_CLOUD_MIN_PROBABILITY,
@@ -119,10 +120,16 @@ def probability_maps(state: ScState) -> tuple[NDArray[np.uint8], NDArray[np.uint
     -------
     cloud, snow : ndarray of uint8, shape (rows, cols), 0–100
     """
-    invalid = (state.scl == SceneClass.NO_DATA) | (state.scl == SceneClass.SATURATED_DEFECTIVE)
-    out = []
-    for conf in (state.cloud, state.snow):
-        c = np.array(conf, dtype=np.float32, copy=True)
-        c[invalid] = 0
-        out.append((c * np.float32(100) + np.float32(0.5)).astype(np.uint8))
-    return out[0], out[1]
+    cloud = np.empty(state.scl.shape, dtype=np.uint8)
+    snow = np.empty(state.scl.shape, dtype=np.uint8)
+
+    def strip(rows: slice) -> None:
+        scl = state.scl[rows]
+        invalid = (scl == SceneClass.NO_DATA) | (scl == SceneClass.SATURATED_DEFECTIVE)
+        for conf, out in ((state.cloud, cloud), (state.snow, snow)):
+            c = np.array(conf[rows], dtype=np.float32, copy=True)
+            c[invalid] = 0
+            out[rows] = (c * np.float32(100) + np.float32(0.5)).astype(np.uint8)
+
+    for_each_strip(strip, state.scl.shape[0])
+    return cloud, snow

@@ -5,16 +5,17 @@ L2A_SoilRecovery, L2A_Bright_pixels_Hollstein_Fmask, L2A_TopograhicShadowCleanin
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from sen2cor.sc import morphology
 from sen2cor.sc.brightness import ratio
 from sen2cor.sc.classes import DARK_NOT_SHADOW, NOT_CLASSIFIED, SceneClass
 from sen2cor.sc.state import ScState
+from sen2cor.sc.strips import for_each_strip
 from sen2cor.sc.thresholds import (
     BRIGHT_CLOUD_DILATION_DISK,
     BRIGHT_CLOUD_EROSION_DISK,
@@ -74,19 +75,90 @@ def soil_recovery(state: ScState, b02: Float32Array, b11: Float32Array, mode: Mo
     state.assign(dark_soil, SceneClass.NOT_VEGETATED, cloud=reset, snow=reset)
 
 
-def _enhance_lines(image: Float32Array) -> Float32Array:
-    """Maximum response of four 3×3 line detectors (vertical, horizontal, two diagonals), divided by 6.
+def line_detector_weights() -> NDArray[np.float64]:
+    """The four 3×3 line detectors (vertical, horizontal, two diagonals) divided by 6, shape (4, 3, 3).
 
-    ``ndimage.convolve`` with a zero border, as Sen2Cor: its float64 accumulation matters, because the
-    bright-pixel test compares the result with 0 and flat areas cancel exactly.
+    Sen2Cor applies them with ``ndimage.convolve`` (zero border, float64 accumulation); the weights here are
+    already flipped for the correlation that convolution is.
     """
     vertical = np.array([[-1, 2, -1]] * 3, dtype=np.float64) / 6
     diagonal = (np.full((3, 3), -1.0) + 3 * np.eye(3)) / 6
-    out: Float32Array | None = None
-    for k in (vertical, vertical.T, diagonal, np.fliplr(diagonal)):
-        r = ndimage.convolve(image, k, mode="constant", cval=0.0)
-        out = r if out is None else np.maximum(out, r)
-    return out if out is not None else image
+    kernels = (vertical, vertical.T, diagonal, np.fliplr(diagonal))
+    return np.ascontiguousarray(np.stack([k[::-1, ::-1] for k in kernels]))
+
+
+BRIGHT_BLOCK_ROWS: Final[int] = 64
+"""Rows per block of the bright-pixel kernel (performance only)."""
+_DBL_EPSILON = float(np.finfo(np.float64).eps)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _bright_kernel(b01, b03, b04, b05, b8a, b10, b11, weights, limits, out):  # type: ignore[no-untyped-def]
+    """Hollstein rule or Fmask line-enhanced NDBI > max(0, NDVI), pixel by pixel (float32 like NumPy).
+
+    The enhanced NDBI repeats ``ndimage.convolve``: per detector a float64 sum of weight × value over the
+    3×3 window in C order, zero outside the image, cast to float32; the maximum over the detectors is NaN
+    (never bright) when any detector is NaN, as ``np.maximum``.
+    """
+    rows, cols = out.shape
+    b03_min, b05_b11_max, b11_b10_min, b01_max = limits[0], limits[1], limits[2], limits[3]
+    n_blocks = (rows + BRIGHT_BLOCK_ROWS - 1) // BRIGHT_BLOCK_ROWS
+    for block in numba.prange(n_blocks):
+        r0 = block * BRIGHT_BLOCK_ROWS
+        r1 = min(r0 + BRIGHT_BLOCK_ROWS, rows)
+        ndbi = np.zeros((r1 - r0 + 2, cols + 2), dtype=np.float32)  # zero border = cval
+        for r in range(max(r0 - 1, 0), min(r1 + 1, rows)):
+            for j in range(cols):
+                ndbi[r - r0 + 1, j + 1] = (b11[r, j] - b8a[r, j]) / (b11[r, j] + b8a[r, j])
+        enhanced = np.empty((weights.shape[0], cols), dtype=np.float32)
+        acc = np.empty(cols, dtype=np.float64)
+        for i in range(r0, r1):
+            for k in range(weights.shape[0]):
+                acc[:] = 0.0
+                for a in range(3):
+                    line = ndbi[i - r0 + a]
+                    for c in range(3):
+                        w = weights[k, a, c]
+                        if abs(w) > _DBL_EPSILON:
+                            for j in range(cols):
+                                acc[j] += w * np.float64(line[j + c])
+                for j in range(cols):
+                    enhanced[k, j] = np.float32(acc[j])
+            for j in range(cols):
+                hollstein = (
+                    b03[i, j] > b03_min
+                    and b05[i, j] / b11[i, j] < b05_b11_max
+                    and b11[i, j] - b10[i, j] > b11_b10_min
+                    and b01[i, j] < b01_max
+                )
+                best = enhanced[0, j]
+                has_nan = np.isnan(best)
+                for k in range(1, weights.shape[0]):
+                    v = enhanced[k, j]
+                    if np.isnan(v):
+                        has_nan = True
+                    elif v > best:
+                        best = v
+                ndvi = (b8a[i, j] - b04[i, j]) / (b8a[i, j] + b04[i, j])
+                out[i, j] = hollstein or (not has_nan and best > 0 and best > ndvi)
+
+
+def bright_pixels(bands: dict[str, Float32Array]) -> NDArray[np.bool_]:
+    """Bright pixels of the bright-pixel recovery (facts §6.3), ndarray of bool, shape (rows, cols).
+
+    Hollstein rule (B03 > 0.319, B05/B11 < 4.33, B11 − B10 > 0.255, B01 < 0.30) or the NDBI
+    (B11 − B8A)/(B11 + B8A) enhanced by the line detectors of :func:`line_detector_weights` (their
+    maximum) positive and above the NDVI (Fmask 4.0).  Ratios are float32 and 0/0 is never bright.
+    """
+    names = ("B01", "B03", "B04", "B05", "B8A", "B10", "B11")
+    b01, b03, b04, b05, b8a, b10, b11 = (np.ascontiguousarray(bands[n], dtype=np.float32) for n in names)
+    limits = np.array(
+        [HOLLSTEIN_B03_MIN, HOLLSTEIN_B05_B11_MAX, HOLLSTEIN_B11_MINUS_B10_MIN, HOLLSTEIN_B01_MAX],
+        dtype=np.float32,
+    )
+    out = np.empty(b01.shape, dtype=np.bool_)
+    _bright_kernel(b01, b03, b04, b05, b8a, b10, b11, line_detector_weights(), limits, out)
+    return out
 
 
 def bright_pixel_recovery(
@@ -94,33 +166,29 @@ def bright_pixel_recovery(
 ) -> None:
     """Evolution: bright land wrongly taken for cloud → NOT_VEGETATED (facts §6.3).
 
-    Bright = Hollstein rule (B03 > 0.319, B05/B11 < 4.33, B11 − B10 > 0.255, B01 < 0.30) or an NDBI
-    enhanced by line detectors that is positive and above the NDVI (Fmask 4.0).  Applied to low/medium/high
-    cloud pixels outside the opened cloud mask (erosion disk 3, dilation disk 9), not water
-    ((B03 − B8A)/(B03 + B8A) > 0.35, or ESA-CCI WBI = 2 when given) and not thin cirrus.
+    Bright pixels (:func:`bright_pixels`) among the low/medium/high cloud pixels outside the opened cloud
+    mask (erosion disk 3, dilation disk 9), not water ((B03 − B8A)/(B03 + B8A) > 0.35, or ESA-CCI WBI = 2
+    when given) and not thin cirrus.
     """
-    b01, b03, b04, b05 = bands["B01"], bands["B03"], bands["B04"], bands["B05"]
-    b8a, b10, b11 = bands["B8A"], bands["B10"], bands["B11"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hollstein = (
-            (b03 > f32(HOLLSTEIN_B03_MIN))
-            & ((b05 / b11) < f32(HOLLSTEIN_B05_B11_MAX))
-            & ((b11 - b10) > f32(HOLLSTEIN_B11_MINUS_B10_MIN))
-            & (b01 < f32(HOLLSTEIN_B01_MAX))
-        )
-        ndbi = _enhance_lines((b11 - b8a) / (b11 + b8a))
-        ndvi = (b8a - b04) / (b8a + b04)
-        fmask_bright = (ndbi > 0) & (ndbi > ndvi)
-        water = (
-            wbi == WBI_WATER if wbi is not None else ((b03 - b8a) / (b8a + b03)) > f32(BRIGHT_WATER_NDWI_MIN)
-        )
+    bright = bright_pixels(bands)
     clouds = state.is_(SceneClass.UNCLASSIFIED, SceneClass.MEDIUM_PROBA_CLOUDS, SceneClass.HIGH_PROBA_CLOUDS)
     opened = morphology.dilate(
         morphology.erode(clouds, morphology.disk(BRIGHT_CLOUD_EROSION_DISK)),
         morphology.disk(BRIGHT_CLOUD_DILATION_DISK),
     )
-    subset = (hollstein | fmask_bright) & clouds & ~opened & ~water & (state.scl != SceneClass.THIN_CIRRUS)
-    state.assign(subset, SceneClass.NOT_VEGETATED, cloud=0.0, snow=0.0)
+
+    def strip(rows: slice) -> None:
+        b03, b8a = bands["B03"][rows], bands["B8A"][rows]
+        if wbi is not None:
+            water = wbi[rows] == WBI_WATER
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                water = ((b03 - b8a) / (b8a + b03)) > f32(BRIGHT_WATER_NDWI_MIN)
+        st = state.rows(rows)
+        subset = bright[rows] & clouds[rows] & ~opened[rows] & ~water & (st.scl != SceneClass.THIN_CIRRUS)
+        st.assign(subset, SceneClass.NOT_VEGETATED, cloud=0.0, snow=0.0)
+
+    for_each_strip(strip, state.scl.shape[0])
 
 
 def dark_feature_cleaning(state: ScState) -> None:

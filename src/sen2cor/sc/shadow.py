@@ -9,12 +9,13 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import fft, ndimage, signal, special
+from scipy import fft, ndimage, special
 
-from sen2cor.sc import morphology
+from sen2cor.sc import morphology, overlap_add
 from sen2cor.sc.classes import SceneClass
 from sen2cor.sc.parallax import CloudHeightStats
 from sen2cor.sc.state import ScState
+from sen2cor.sc.strips import for_each_strip, thread_count
 from sen2cor.sc.thresholds import (
     BRIGHT_WATER_NDWI_MIN,
     CLASSIC_SHADOW_WATER_R_B02_B11,
@@ -54,17 +55,33 @@ f32 = np.float32
 # --- radiometric part ---------------------------------------------------------------------------------
 
 
+def _mean_distance_and_darkness(bands: dict[str, Float32Array]) -> tuple[Float32Array, NDArray[np.bool_]]:
+    """Mean |ρ − ρ_ref| over the six shadow bands, and "darker than the reference in every band", by strips."""
+    shape = bands[SHADOW_BANDS[0]].shape
+    mean_abs = np.empty(shape, dtype=np.float32)
+    all_dark = np.empty(shape, dtype=bool)
+
+    def strip(rows: slice) -> None:
+        first = bands[SHADOW_BANDS[0]][rows] - f32(SHADOW_REFERENCE_SPECTRUM[0])
+        total, dark = np.abs(first), first < 0
+        for band, ref in zip(SHADOW_BANDS[1:], SHADOW_REFERENCE_SPECTRUM[1:]):
+            d = bands[band][rows] - f32(ref)
+            total = total + np.abs(d)
+            dark &= d < 0
+        mean_abs[rows] = total / f32(len(SHADOW_BANDS))
+        all_dark[rows] = dark
+
+    for_each_strip(strip, shape[0])
+    return mean_abs, all_dark
+
+
 def shadow_similarity(bands: dict[str, Float32Array]) -> tuple[Float32Array, NDArray[np.bool_]]:
     """1 − median₃(mean |ρ − ρ_ref|) over the six shadow bands, and the "darker than the reference in every
     band" mask after a 3×3 median."""
-    first = bands[SHADOW_BANDS[0]] - f32(SHADOW_REFERENCE_SPECTRUM[0])
-    total, all_dark = np.abs(first), first < 0
-    for band, ref in zip(SHADOW_BANDS[1:], SHADOW_REFERENCE_SPECTRUM[1:]):
-        d = bands[band] - f32(ref)
-        total = total + np.abs(d)
-        all_dark &= d < 0
-    mean_abs = total / f32(len(SHADOW_BANDS))
-    similarity = f32(1.0) - morphology.median3(mean_abs)
+    mean_abs, all_dark = _mean_distance_and_darkness(bands)
+    similarity = morphology.median3(mean_abs)
+    del mean_abs
+    np.subtract(f32(1.0), similarity, out=similarity)
     return similarity, morphology.binary_median(all_dark, 3)
 
 
@@ -126,19 +143,29 @@ def radiometric_shadow_evolution(
         else:
             t0 = _shadow_threshold(m, snow, SHADOW_T0_SNOW_SIGMAS, geometric)
         state.diagnostics["shadow_threshold"] = t0
-        m[m < f32(t0)] = 0
-    m[all_dark] = 1
+    else:
+        t0 = None
+    cos_limit = None
     if illumination is not None and sun_zenith_deg < LOCAL_INCIDENCE_SZA_MAX_DEG:
-        limit = np.clip(sun_zenith_deg + LOCAL_INCIDENCE_MARGIN_DEG, 0.0, 90.0)
-        lit = (illumination / 255.0) > np.cos(np.deg2rad(limit))
-        m[(state.scl == SceneClass.DARK_FEATURES) & lit] = 1
-    b03, b8a = bands["B03"], bands["B8A"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        water = ((b03 - b8a) / (b03 + b8a)) > f32(BRIGHT_WATER_NDWI_MIN)
-    if wbi is not None:
-        water &= wbi == WBI_WATER
-    m[water] = 0
-    m[state.is_(SceneClass.THIN_CIRRUS, SceneClass.MEDIUM_PROBA_CLOUDS, SceneClass.HIGH_PROBA_CLOUDS)] = 0
+        cos_limit = np.cos(np.deg2rad(np.clip(sun_zenith_deg + LOCAL_INCIDENCE_MARGIN_DEG, 0.0, 90.0)))
+
+    def strip(rows: slice) -> None:
+        mr, st = m[rows], state.rows(rows)
+        if t0 is not None:
+            mr[mr < f32(t0)] = 0
+        mr[all_dark[rows]] = 1
+        if illumination is not None and cos_limit is not None:
+            lit = (illumination[rows] / 255.0) > cos_limit
+            mr[(st.scl == SceneClass.DARK_FEATURES) & lit] = 1
+        b03, b8a = bands["B03"][rows], bands["B8A"][rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            water = ((b03 - b8a) / (b03 + b8a)) > f32(BRIGHT_WATER_NDWI_MIN)
+        if wbi is not None:
+            water &= wbi[rows] == WBI_WATER
+        mr[water] = 0
+        mr[st.is_(SceneClass.THIN_CIRRUS, SceneClass.MEDIUM_PROBA_CLOUDS, SceneClass.HIGH_PROBA_CLOUDS)] = 0
+
+    for_each_strip(strip, m.shape[0])
     return m
 
 
@@ -252,9 +279,7 @@ def _circular_convolution(
         r0, c0 = min(int(dr.min()), 0), min(int(dc.min()), 0)
         box = np.zeros((max(int(dr.max()), 0) - r0 + 1, max(int(dc.max()), 0) - c0 + 1), dtype=np.float32)
         np.add.at(box, (dr - r0, dc - c0), weights)
-        full = signal.oaconvolve(mask.astype(np.float32), box, mode="full")
-        out: Float32Array = full[-r0 : -r0 + rows, -c0 : -c0 + cols].astype(np.float32)
-        return out
+        return overlap_add.oaconvolve_crop(mask, box, (-r0, -c0), (rows, cols))
     kernel = np.zeros(padded_shape, dtype=np.float32)
     kernel[rows_k, cols_k] = weights
     padded = np.zeros(padded_shape, dtype=np.float32)
@@ -293,17 +318,37 @@ def geometric_shadow(
     y_aa, x_aa = int(rows * SHADOW_FFT_PADDING + 0.5), int(cols * SHADOW_FFT_PADDING + 0.5)
     elevation = max(int(90.0 - sun_zenith_deg + 0.5), 1)
     kr, kc, kw = _shadow_kernel(profile, (y_aa, x_aa), sun_azimuth_deg, elevation)
-    conv = _circular_convolution(cloud_mask, (y_aa, x_aa), kr, kc, kw)
-    prob = np.maximum(np.clip(conv, 0.0, 1.0) - cloud_mask.astype(np.float32), 0.0)
-    prob = morphology.gaussian(prob, SHADOW_GAUSSIAN_SIGMA_PX)
-    prob[~valid] = 0
+    with fft.set_workers(thread_count()):  # the same transforms, split between threads
+        conv = _circular_convolution(cloud_mask, (y_aa, x_aa), kr, kc, kw)
+    _clip_outside_clouds(conv, cloud_mask)
+    prob = morphology.gaussian(conv, SHADOW_GAUSSIAN_SIGMA_PX)
+    del conv
+
+    def zero_invalid(r: slice) -> None:
+        prob[r][~valid[r]] = 0
+
+    for_each_strip(zero_invalid, rows)
     return prob
+
+
+def _clip_outside_clouds(conv: Float32Array, cloud_mask: NDArray[np.bool_]) -> None:
+    """In place: max(clip(conv, 0, 1) − cloud, 0), by row strips."""
+
+    def strip(r: slice) -> None:
+        conv[r] = np.maximum(np.clip(conv[r], 0.0, 1.0) - cloud_mask[r].astype(np.float32), 0.0)
+
+    for_each_strip(strip, conv.shape[0])
 
 
 def apply_shadow(state: ScState, radiometric: Float32Array, geometric: Float32Array) -> NDArray[np.bool_]:
     """Radiometric × geometric > 0.05 → CLOUD_SHADOWS (facts §6.2).  Returns the shadow mask."""
-    shadow = (radiometric * geometric) > f32(SHADOW_DECISION_MIN)
-    state.assign(shadow, SceneClass.CLOUD_SHADOWS)
+    shadow = np.empty(radiometric.shape, dtype=bool)
+
+    def strip(rows: slice) -> None:
+        shadow[rows] = (radiometric[rows] * geometric[rows]) > f32(SHADOW_DECISION_MIN)
+        state.rows(rows).assign(shadow[rows], SceneClass.CLOUD_SHADOWS)
+
+    for_each_strip(strip, shadow.shape[0])
     return shadow
 
 

@@ -38,7 +38,7 @@ def scene_could_have_snow(snow_map: NDArray[np.generic] | None) -> bool:
     return snow_map is None or bool(np.any(snow_map > 0))
 
 
-def _snc_mostly_dry(snc: NDArray[np.generic]) -> bool:
+def snc_mostly_dry(snc: NDArray[np.generic]) -> bool:
     """Sen2Cor's "mean of non-water SNC < 10" test (the tile is not only sea)."""
     land = snc != SNC_WATER
     return bool(snc[land].sum() > 0) and float(snc[land].mean()) < SNC_MEAN_MAX
@@ -55,6 +55,8 @@ def snow_filters(
     ndsi: Float32Array,
     t: ScThresholds,
     snc: NDArray[np.generic] | None,
+    *,
+    snc_dry: bool | None = None,
 ) -> None:
     """Snow filters 1–4 (facts §6.1 step 3): the snow confidence ``s``.
 
@@ -62,14 +64,15 @@ def snow_filters(
        CCI snow-condition map says the tile is mostly dry, on CCI water;
     1bis. s = 0 where B05/B8A < 0.85;
     2–4. s ×= Ramp(B8A) · Ramp(B02) · Ramp(B02/B04).
-    Each zero filter locks an unclassified pixel as "not snow".
+    Each zero filter locks an unclassified pixel as "not snow".  ``snc_dry`` is the "mostly dry" test of
+    the whole tile's SNC, for calls on a part of it (computed from ``snc`` when None).
     """
     s = ramp(ndsi, t.t1_ndsi_snw, t.t2_ndsi_snw)
     s[(state.cloud == 0) & state.valid] = 0
-    if snc is not None and _snc_mostly_dry(snc):
+    if snc is not None and (snc_mostly_dry(snc) if snc_dry is None else snc_dry):
         s[(snc == SNC_WATER) & state.valid] = 0
     state.scl[(s == 0) & state.unclassified] = NOT_SNOW
-    state.snow = s
+    state.snow[...] = s
 
     state.snow[ratio(bands["B05"], bands["B8A"]) < np.float32(SNOW_B05_B8A_MIN)] = 0
     _lock_not_snow(state, state.snow)
@@ -115,7 +118,7 @@ def snow_cci_check(
             and float(snc[snc != SNC_WATER].mean()) < SNC_MEAN_MAX
         )
     else:
-        dry = _snc_mostly_dry(snc)
+        dry = snc_mostly_dry(snc)
     if dry:
         state.assign((snc == SNC_WATER) & (state.scl == SceneClass.SNOW_ICE), SceneClass.MEDIUM_PROBA_CLOUDS)
 

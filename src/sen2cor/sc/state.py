@@ -58,6 +58,21 @@ class ScState:
             b10_land_threshold=b10_land_threshold,
         )
 
+    def rows(self, strip: slice) -> ScState:
+        """A state whose arrays are views of the rows ``strip`` of this one (same diagnostics dict).
+
+        Steps that only look at each pixel on its own can run on such views one strip of rows at a time
+        (see :mod:`sen2cor.sc.strips`); what they write lands in this state.
+        """
+        return ScState(
+            scl=self.scl[strip],
+            cloud=self.cloud[strip],
+            snow=self.snow[strip],
+            valid=self.valid[strip],
+            b10_land_threshold=self.b10_land_threshold,
+            diagnostics=self.diagnostics,
+        )
+
     def is_(self, *classes: int) -> BoolArray:
         """Mask of pixels whose working class is one of ``classes``."""
         out = self.scl == classes[0]

@@ -1,0 +1,35 @@
+"""The banded overlap-add convolution equals ``scipy.signal.oaconvolve`` to the last bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from sen2cor.sc import overlap_add
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "kernel_shape", "band"),
+    [
+        ((700, 650), (22, 121), 2),
+        ((1300, 400), (9, 5), 3),
+        ((300, 280), (40, 30), 8),
+        ((50, 600), (30, 3), 1),
+    ],
+)
+def test_oaconvolve_crop_equals_scipy(
+    image_shape: tuple[int, int], kernel_shape: tuple[int, int], band: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(overlap_add, "BAND_BLOCKS", band)
+    rng = np.random.default_rng(sum(image_shape))
+    image = (rng.random(image_shape) > 0.7).astype(np.float32)
+    kernel = np.zeros(kernel_shape, dtype=np.float32)
+    kernel[rng.integers(0, kernel_shape[0], 40), rng.integers(0, kernel_shape[1], 40)] = rng.random(40)
+    full = signal.oaconvolve(image, kernel, mode="full")
+    offset, shape = (kernel_shape[0] // 2, 3), image_shape
+    given = image.astype(bool) if band % 2 else image  # the mask may come as bool
+    ours = overlap_add.oaconvolve_crop(given, kernel, offset, shape)
+    np.testing.assert_array_equal(
+        ours, full[offset[0] : offset[0] + shape[0], offset[1] : offset[1] + shape[1]]
+    )

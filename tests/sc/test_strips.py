@@ -1,0 +1,63 @@
+"""Strip execution is a matter of speed only: any strip height and thread count gives the same result."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from sen2cor.sc import strips
+from sen2cor.sc.classify import classify
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_for_each_strip_covers_every_row_once_and_reraises() -> None:
+    seen = np.zeros(1000, dtype=np.int64)
+
+    def work(rows: slice) -> None:
+        seen[rows] += 1
+
+    strips.for_each_strip(work, 1000, height=7)
+    assert (seen == 1).all()
+
+    def fail(rows: slice) -> None:
+        if rows.start >= 500:
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        strips.for_each_strip(fail, 1000, height=64)
+
+
+@pytest.mark.needs_shared_data
+@pytest.mark.parametrize("mode", ["evolution", "classic"])
+def test_classification_does_not_depend_on_strips_or_threads(
+    parity_a: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.spec_from_file_location("sc_parity", REPO / "tools" / "sc_parity.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    toa, b08, zen, azi = tool.load_l1c_20m(next((parity_a / "input").glob("*.SAFE")))
+    crop = {k: v[:300, :260] for k, v in toa.items()}
+    kwargs = {
+        "resolution": 20,
+        "mode": mode,
+        "sun_zenith": zen,
+        "sun_azimuth": azi,
+        "b08_toa": b08[:300, :260],
+    }
+    default = classify(crop, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(strips, "STRIP_ROWS", 7)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        odd = classify(crop, **kwargs)  # type: ignore[arg-type]
+    finally:
+        numba.set_num_threads(threads)
+    for name in ("scl", "cloud_probability", "snow_probability"):
+        np.testing.assert_array_equal(getattr(odd, name), getattr(default, name), err_msg=name)
+    assert odd.diagnostics == default.diagnostics
