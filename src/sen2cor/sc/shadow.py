@@ -198,6 +198,8 @@ def cloud_profile(stats: CloudHeightStats | None, resolution: int) -> NDArray[np
     if stats is None or stats.std <= 0 or stats.mean + stats.std >= KLT_PROFILE_MAX_TOP_M:
         return generic_cloud_profile(resolution)
     heights = np.arange(stats.mean + KLT_PROFILE_SIGMAS * stats.std)
+    if heights.size == 0:  # clouds tracked at or below the ground: an empty profile projects no shadow
+        return np.zeros(0)
     pdf = np.exp(-0.5 * ((heights - stats.mean) / stats.std) ** 2)
     out: NDArray[np.float64] = ndimage.zoom(pdf / pdf.max(), 1.0 / float(resolution))
     return out
@@ -315,6 +317,8 @@ def geometric_shadow(
     ndarray of float32, shape (rows, cols), values 0–1
     """
     rows, cols = cloud_mask.shape
+    if not np.any(profile > 0):  # clouds tracked at (almost) ground level: nothing to project
+        return np.zeros((rows, cols), np.float32)
     y_aa, x_aa = int(rows * SHADOW_FFT_PADDING + 0.5), int(cols * SHADOW_FFT_PADDING + 0.5)
     elevation = max(int(90.0 - sun_zenith_deg + 0.5), 1)
     kr, kc, kw = _shadow_kernel(profile, (y_aa, x_aa), sun_azimuth_deg, elevation)
