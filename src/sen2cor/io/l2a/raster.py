@@ -25,6 +25,7 @@ import rasterio.shutil
 from affine import Affine
 from numpy.typing import NDArray
 from rasterio.enums import Resampling
+from rasterio.io import MemoryFile
 
 from sen2cor.errors import ConfigError
 
@@ -130,9 +131,14 @@ def write_jp2(path: Path, data: NDArray[np.generic], georef: Georef, resolution:
     a = _as_bands(data)
     layout = JP2_LAYOUT.get(resolution) if resolution is not None else None
     opts = jp2_creation_options(a.shape[1:], layout)
-    with rasterio.Env(GDAL_NUM_THREADS=str(max(1, threads)), GDAL_PAM_ENABLED="NO"):
-        with rasterio.open(path, "w", driver="JP2OpenJPEG", **_profile(a, georef), **opts) as dst:
-            dst.write(a)
+    # Staged in an in-memory GeoTIFF and encoded with CreateCopy through rasterio.shutil.copy, which releases
+    # the GIL while OpenJPEG works (a dataset opened in "w" mode encodes on close holding it), so that
+    # several images encode at once on several cores (EncoderPool).
+    with rasterio.Env(GDAL_NUM_THREADS=str(max(1, threads)), GDAL_PAM_ENABLED="NO"), MemoryFile() as mem:
+        with mem.open(driver="GTiff", **_profile(a, georef)) as stage:
+            stage.write(a)
+        with mem.open() as src:
+            rasterio.shutil.copy(src, path, driver="JP2OpenJPEG", **opts)
     return path
 
 
