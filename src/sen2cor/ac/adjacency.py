@@ -79,6 +79,14 @@ def adjacency_pixels(adj_km: float, resolution: int) -> int:
     return n + 1 if n % 2 == 0 else n
 
 
+def cloud_switches(n_valid: int, n_cloud: int, n_clear_land: int) -> tuple[bool, bool]:
+    """``(replace clouds, adjacency off)`` from pixel counts: clouds above 1 % of the valid pixels are
+    replaced by the clear mean; above 95 % of clouds + clear land the adjacency term is dropped (facts §7.7)."""
+    replace = n_valid > 0 and n_cloud / n_valid > CLOUD_REPLACEMENT_FRACTION
+    high = n_cloud / float(n_cloud + n_clear_land + 1) > HIGH_CLOUD_FRACTION
+    return replace, high
+
+
 def setup_adjacency(scl: npt.NDArray[np.uint8], adj_km: float, resolution: int, *, cirrus_correction: bool = False
                     ) -> AdjacencySetup:
     """Masks, cloud switches and box size of step 2 (facts §7.7)."""
@@ -86,11 +94,8 @@ def setup_adjacency(scl: npt.NDArray[np.uint8], adj_km: float, resolution: int, 
     clouds = np.isin(scl, CLOUD_CLASSES_AC)
     if cirrus_correction:
         clouds |= scl == SceneClass.HIGH_PROBA_CLOUDS
-    n_valid = int(np.count_nonzero(valid))
-    n_cloud = int(np.count_nonzero(clouds))
-    n_clear_land = int(np.count_nonzero(np.isin(scl, CLEAR_LAND_CLASSES)))
-    replace = n_valid > 0 and n_cloud / n_valid > CLOUD_REPLACEMENT_FRACTION
-    high = n_cloud / float(n_cloud + n_clear_land + 1) > HIGH_CLOUD_FRACTION
+    replace, high = cloud_switches(int(np.count_nonzero(valid)), int(np.count_nonzero(clouds)),
+                                   int(np.count_nonzero(np.isin(scl, CLEAR_LAND_CLASSES))))
     if high:
         logger.info("clouds cover more than 95 %% of the land: adjacency correction disabled (facts §7.7)")
     box = 2 * adjacency_pixels(adj_km, resolution) + 1

@@ -497,3 +497,9 @@ def retrieve_aerosol(ctx: AerosolContext, cams_index: npt.NDArray[np.integer] | 
     mean_index = int(index_of_visibility(visib))
     logger.info("no DDV pixels and no CAMS data: constant visibility %.2f km (method DEFAULT)", visib)
     return AerosolResult(_constant_map(ctx.scl, mean_index), mean_index, visib, start, start, "DEFAULT", sel)
+
+
+def land_mean_index(vis_index: npt.NDArray[np.uint8], scl: npt.NDArray[np.uint8], fallback: int) -> int:
+    """Scene visibility index of a run re-using a coarser result: mean over SCL 4/5 (facts §5 item 1)."""
+    land = np.isin(scl, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
+    return int(vis_index[land].mean() + 0.5) if land.any() else fallback

@@ -36,6 +36,7 @@ from sen2cor.ac.rt import (
     wv_range_index,
 )
 from sen2cor.ac.setup import TerrainInputs, cell_geometries, cell_grid, prepare_terrain, scene_geometry
+from sen2cor.ac.strips import upsample_rows
 from sen2cor.ac.terrain_iter import terrain_iterated_band
 from sen2cor.ac.wv import retrieve_water_vapour
 from sen2cor.bands import band as band_info
@@ -65,9 +66,7 @@ def _luts(lut: AtmosphericLut | Mapping[str, AtmosphericLut], params: AcParamete
 
 
 def _upsample_nearest(a: npt.NDArray, shape: tuple[int, int]) -> npt.NDArray:
-    rows = (np.arange(shape[0]) * a.shape[0]) // shape[0]
-    cols = (np.arange(shape[1]) * a.shape[1]) // shape[1]
-    return a[np.ix_(rows, cols)]
+    return upsample_rows(a, shape, 0, shape[0])
 
 
 def _skipped(shape: tuple[int, int], resolution: int, reason: str, **info: object) -> AcResult:
@@ -325,9 +324,8 @@ def correct_resolution(
 def _aerosol_from_previous(previous: AcResult, scl: npt.NDArray[np.uint8]) -> aot_mod.AerosolResult:
     """The 20 m aerosol state up-sampled for the 10 m run; mean index over SCL 4/5 (facts §5 item 1)."""
     vis_index = _upsample_nearest(previous.vis_index, scl.shape)
-    land = np.isin(scl, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
     p = previous.info
-    mean_index = int(vis_index[land].mean() + 0.5) if land.any() else p.mean_visibility_index
+    mean_index = aot_mod.land_mean_index(vis_index, scl, p.mean_visibility_index)
     ddv = aot_mod.ddv_mod.DdvSelection(np.zeros(scl.shape, bool), np.zeros(0, np.float32), p.ddv_b12_threshold,
                                        p.ddv_pixel_percentage, p.ddv_reflectance_range)
     visibility = min(float(visibility_of_index(mean_index)), MAX_VISIBILITY_KM)

@@ -26,15 +26,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from sen2cor.ac.adjacency import AdjacencySetup, BackgroundFill, adjacency_pixels, correct_band
+from sen2cor.ac.adjacency import (
+    AdjacencySetup,
+    BackgroundFill,
+    adjacency_pixels,
+    cloud_switches,
+    correct_band,
+)
+from sen2cor.ac.aot import land_mean_index
 from sen2cor.ac.boa import BoaContext, blue_lp_factors, centre_cell, step1_band
 from sen2cor.ac.constants import (
     BORDER_MASK_MAX,
     CLEAR_CLASSES,
     CLEAR_LAND_CLASSES,
     CLOUD_CLASSES_AC,
-    CLOUD_REPLACEMENT_FRACTION,
-    HIGH_CLOUD_FRACTION,
     LUT_TOP_ELEVATION_KM,
     MAX_SOLAR_ZENITH_DEG,
 )
@@ -136,9 +141,8 @@ def prepare_strips(
         raise ValueError("the strip-wise correction handles flat terrain only")
     if terrain.max_elevation_km > LUT_TOP_ELEVATION_KM:
         lut = lut.extend_elevation(terrain.max_elevation_km)
-    land = np.isin(scl_base, (SceneClass.VEGETATION, SceneClass.NOT_VEGETATED))
     p = previous.info
-    mean_index = int(previous.vis_index[land].mean() + 0.5) if land.any() else p.mean_visibility_index
+    mean_index = land_mean_index(previous.vis_index, scl_base, p.mean_visibility_index)
     z = elevation_class_km(terrain.n_classes)
     tables = [rt_table(lut, list(bands), g, z, vis_index=np.arange(N_VIS_INDEX)) for g in geometries]
     valid = scl_base > SceneClass.SATURATED_DEFECTIVE
@@ -146,15 +150,15 @@ def prepare_strips(
     n_cloud = int(np.count_nonzero(np.isin(scl_base, CLOUD_CLASSES_AC)))
     n_clear_land = int(np.count_nonzero(np.isin(scl_base, CLEAR_LAND_CLASSES)))
     f = (shape[0] * shape[1]) / float(scl_base.size)  # pixels per base pixel (4 at 20 → 10 m)
-    n_valid, n_cloud, n_clear_land = (int(round(v * f)) for v in (n_valid, n_cloud, n_clear_land))
+    replace_clouds, high_cloud = cloud_switches(*(round(v * f) for v in (n_valid, n_cloud, n_clear_land)))
     return StripSetup(
         shape=shape, bands=tuple(bands), cells=cells, geometries=geometries, tables=tables,
         mean_index=mean_index, params=params, solar_irradiance=dict(solar_irradiance), altitude_km=terrain.mean_altitude_km,
         elevation_class=terrain.mean_class,
         lp_factors=blue_lp_factors(p.blue_path_radiance_factor, tuple(bands)),
         box=2 * adjacency_pixels(params.adj_km, resolution) + 1,
-        replace_clouds=n_valid > 0 and n_cloud / n_valid > CLOUD_REPLACEMENT_FRACTION,
-        high_cloud=n_cloud / float(n_cloud + n_clear_land + 1) > HIGH_CLOUD_FRACTION,
+        replace_clouds=replace_clouds,
+        high_cloud=high_cloud,
         any_nodata=not bool(valid.all()),
         step2=bool(params.rho_retrieval_step2),
     )

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import rasterio
@@ -34,6 +35,14 @@ BILINEAR_UPSAMPLED = frozenset({"B09", "B10"})
 
 DOWNSAMPLE_STRIP_ROWS = 2048
 """Source rows per strip when a band is down-sampled (two rows of 1024² JPEG 2000 tiles)."""
+
+
+def read_raw_rows(f: BinaryIO, row0: int, row1: int, cols: int, dtype: type[np.generic]) -> NDArray[np.generic]:
+    """Rows ``row0:row1`` of a raw row-major scratch image of ``cols`` columns (open binary file)."""
+    out = np.empty((row1 - row0, cols), dtype)
+    f.seek(row0 * cols * out.itemsize)
+    f.readinto(memoryview(out).cast("B"))
+    return out
 
 
 def default_threads() -> int:
@@ -156,10 +165,8 @@ class BandReader:
         cols = self.product.tile.grid.shape(b.resolution)[1]
         spilled = self._spill_path(b.id)
         if spilled is not None and spilled.is_file():
-            dn = np.empty((row1 - row0, cols), np.uint16)
             with open(spilled, "rb") as f:
-                f.seek(row0 * cols * 2)
-                f.readinto(memoryview(dn).cast("B"))
+                dn = read_raw_rows(f, row0, row1, cols, np.uint16)
         else:
             dn = self.dn(b.id, Window(c, r + row0, cols, row1 - row0))
         return dn_to_toa(dn.astype(np.float32), self.product.radio_add_offset[b.id], self.product.quantification_value)

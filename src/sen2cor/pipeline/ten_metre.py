@@ -25,7 +25,7 @@ from sen2cor.ac import strips as st
 from sen2cor.ac.correct import REQUIRED_BANDS
 from sen2cor.ac.setup import cell_grid, prepare_terrain
 from sen2cor.config.settings import L2ASettings
-from sen2cor.io.l1c_bands import BandReader
+from sen2cor.io.l1c_bands import BandReader, read_raw_rows
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
@@ -73,11 +73,7 @@ class _Spill:
             self.files[b].write(np.ascontiguousarray(r, dtype=np.float32).tobytes())
 
     def rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
-        f = self.files[band_id]
-        f.seek(row0 * self.cols * 4)
-        out = np.empty((row1 - row0, self.cols), np.float32)
-        f.readinto(memoryview(out).cast("B"))
-        return out
+        return read_raw_rows(self.files[band_id], row0, row1, self.cols, np.float32)
 
     def close(self) -> None:
         for f in self.files.values():
