@@ -124,6 +124,8 @@ class TreeSampler(threading.Thread):
         self.peak_at = 0.0
         self.max_procs = 0
         self.samples = 0
+        self.timeline: list[tuple[float, int]] = []
+        """(Unix time, summed RSS) of every sample: matched with the log lines afterwards."""
         self._halt = threading.Event()
         self._t0 = time.perf_counter()
 
@@ -145,6 +147,7 @@ class TreeSampler(threading.Thread):
                 self.peak_tree, self.peak_at = total, time.perf_counter() - self._t0
             self.max_procs = max(self.max_procs, len(procs))
             self.samples += 1
+            self.timeline.append((time.time(), total))
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -201,6 +204,29 @@ def parse_stages(log_text: str, launched: datetime | None = None) -> tuple[list[
                            (ts - last_ts).total_seconds()))
             derived, last_ts = True, ts
     return stages, derived
+
+
+def memory_phases(log_text: str, timeline: list[tuple[float, int]], n: int = 8) -> list[tuple[str, int]]:
+    """The ``n`` log phases with the highest peak RSS: (log line that opens the phase, peak bytes).
+
+    A phase runs from one timestamped log line to the next (1 s resolution), so a peak is attributed to
+    the work that follows the last message before it.
+    """
+    lines: list[tuple[float, str]] = []
+    for line in log_text.splitlines():
+        a = ANY_LINE.match(line)
+        if a:
+            lines.append((datetime.fromisoformat(a.group(1)).timestamp(), line[len(a.group(0)):].strip()))
+    if not lines or not timeline:
+        return []
+    peaks: dict[int, int] = {}
+    j = 0
+    for t, rss in timeline:
+        while j + 1 < len(lines) and lines[j + 1][0] <= t:
+            j += 1
+        peaks[j] = max(peaks.get(j, 0), rss)
+    top = sorted(peaks.items(), key=lambda kv: -kv[1])[:n]
+    return [(lines[i][1][:110], b) for i, b in sorted(top)]
 
 
 # ------------------------------------------------------------------------------------------------ profile
@@ -281,6 +307,7 @@ class RunResult:
     output_bytes: int = 0
     log: str = ""
     profile_top: dict[str, list[tuple[str, float]]] | None = None
+    memory_phases: list[tuple[str, int]] = field(default_factory=list)
 
 
 def l2a_process() -> str:
@@ -328,6 +355,7 @@ def run_mode(mode: str, l1c: Path, bench_dir: Path, interval: float, profile: bo
         stages=stages, stages_from_timestamps=derived, product=str(products[0]) if products else None,
         output_images=len(images), output_bytes=sum(p.stat().st_size for p in images), log=str(log_path),
         profile_top=top_functions(raw) if profile and raw.exists() else None,
+        memory_phases=memory_phases(text, sampler.timeline),
     )
 
 
@@ -388,6 +416,9 @@ def report(r: RunResult, floor: codec_floor.Floor | None, decode_load: list[floa
         lines.append(txt)
     if r.mode == "tif" and full_tile:
         lines.append(f"--tif target: wall ≤ 90 s → {'met' if r.wall_s <= 90 else 'not met'} on this run")
+    if r.memory_phases:
+        lines.append("memory: phases with the highest peak RSS (opening log line → peak):")
+        lines += [f"  {_gb(b):>8s}  {what}" for what, b in r.memory_phases]
     met = "met" if r.peak_tree_bytes <= 2e9 else "not met"
     lines.append(f"peak memory target ≤ 2 GB → {met} on this run")
     if r.profile_top:

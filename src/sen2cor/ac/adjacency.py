@@ -143,7 +143,9 @@ def background_mean(rho: F32, setup: AdjacencySetup, box: int, fill: BackgroundF
         work[~setup.valid] = np.float32(fill.nodata)
     if fill.clouds is not None:
         work[setup.clouds] = np.float32(fill.clouds)
-    return np.maximum(box_mean(work, box), np.float32(0.0))
+    mean = box_mean(work, box)
+    del work
+    return np.maximum(mean, np.float32(0.0), out=mean)
 
 
 def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, setup: AdjacencySetup,
@@ -173,11 +175,17 @@ def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, set
         mean = background_mean(rho, setup, setup.box, fill)
         out = rho.copy()
         if not setup.high_cloud:
-            out += q * (out - mean)
+            t = out - mean  # q·(ρ − ρ̄), one temporary (the same float32 operations)
+            t *= q
+            out += t
+            del t
         if setup.border is not None:
             qb = np.broadcast_to(q, out.shape)[setup.border]
             out[setup.border] += np.float32(BORDER_ADJACENCY_FACTOR) * qb * (out[setup.border] - mean[setup.border])
-        out *= np.float32(1.0) - (mean - np.float32(ALBEDO_REFERENCE)) * s
+        mean -= np.float32(ALBEDO_REFERENCE)  # out ·= 1 − (ρ̄ − ρ_ref)·s, in place in ρ̄
+        mean *= s
+        np.subtract(np.float32(1.0), mean, out=mean)
+        out *= mean
     else:
         out = rho * (np.float32(1.0) - (rho - np.float32(ALBEDO_REFERENCE)) * s)
     out = out.astype(np.float32)

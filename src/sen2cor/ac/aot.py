@@ -59,7 +59,7 @@ from sen2cor.ac.rt import (
     rt_table,
     visibility_of_index,
 )
-from sen2cor.ac.setup import Cell, Terrain
+from sen2cor.ac.setup import Cell, Terrain, per_class
 from sen2cor.physics import visibility as vis_mod
 from sen2cor.physics.lut import AtmosphericLut
 from sen2cor.sc.classes import SceneClass
@@ -172,8 +172,8 @@ def ddv_selection(ctx: AerosolContext) -> ddv_mod.DdvSelection:
     rho = {}
     for b in ("B12", "B8A"):
         bi = tables.index(b)
-        rho[b] = ddv_mod.surface_reflectance_flat(ctx.radiance[b], tables.lp[bi, 0][ecl], tables.e0t[bi, 0][ecl],
-                                                  tables.edift[bi, 0][ecl], ctx.scene.cos_sza)
+        lp, e0t, edift = (per_class(a[bi, 0], ecl) for a in (tables.lp, tables.e0t, tables.edift))
+        rho[b] = ddv_mod.surface_reflectance_flat(ctx.radiance[b], lp, e0t, edift, ctx.scene.cos_sza)
     return ddv_mod.select_ddv(ctx.toa["B04"], ctx.toa["B8A"], rho["B12"], rho["B8A"], ctx.scl, ctx.scene.sza_deg,
                               ctx.params, ctx.resolution, cirrus_correction=ctx.cirrus_correction)
 
@@ -406,14 +406,16 @@ def aot_map(index: npt.NDArray[np.uint8], scl: npt.NDArray[np.uint8], terrain: T
     """AOT550 per pixel from its visibility and elevation class, smoothed (facts §7.3 item 11); 0 on no-data."""
     rows, cols = index.shape
     valid = scl > SceneClass.NO_DATA
-    idx = index.astype(np.int64)
+    idx = np.asarray(index, dtype=np.uint8)
     if valid.any() and not valid.all():
-        idx = np.where(valid, idx, int(idx[valid].mean()))
+        idx = np.where(valid, idx, np.uint8(int(idx[valid].mean())))
     classes = np.arange(terrain.n_classes)
     a, b = aot_fit_coefficients(classes)
-    ecl = terrain.elevation_class
     vis = np.maximum(visibility_of_index(np.arange(256).clip(0, 182)), 1.0).astype(np.float32)
-    aot = np.exp(a[ecl] + b[ecl] * np.log(vis[idx])).astype(np.float32)
+    # AOT of every (elevation class, visibility index) pair, then looked up per pixel: no full-size
+    # float64/int64 temporaries (the same float32 operations as per pixel)
+    table = np.exp(a[:, None] + b[:, None] * np.log(vis)[None, :]).astype(np.float32)
+    aot = table[terrain.elevation_class, idx]
     nf = ddv_mod.odd(min(max(int(AOT_SMOOTHING_M / resolution), AOT_SMOOTHING_MIN_PX), 21, cols // 2, rows // 2))
     aot = gaussian_smooth(np.broadcast_to(aot, index.shape), nf)
     aot[scl <= SceneClass.SATURATED_DEFECTIVE] = 0.0

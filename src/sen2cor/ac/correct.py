@@ -13,7 +13,7 @@ For the 10 m run pass the 20 m result as ``previous``: its visibility-index map,
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import replace
 
 import numpy as np
@@ -35,7 +35,14 @@ from sen2cor.ac.rt import (
     wv_fit_table,
     wv_range_index,
 )
-from sen2cor.ac.setup import TerrainInputs, cell_geometries, cell_grid, prepare_terrain, scene_geometry
+from sen2cor.ac.setup import (
+    TerrainInputs,
+    cell_geometries,
+    cell_grid,
+    per_class,
+    prepare_terrain,
+    scene_geometry,
+)
 from sen2cor.ac.strips import upsample_rows
 from sen2cor.ac.terrain_iter import terrain_iterated_band
 from sen2cor.ac.wv import retrieve_water_vapour
@@ -43,7 +50,7 @@ from sen2cor.bands import band as band_info
 from sen2cor.errors import ProcessingError
 from sen2cor.physics.lut import AtmosphericLut
 from sen2cor.physics.lut_selection import wv_tag
-from sen2cor.physics.radiometry import toa_to_radiance
+from sen2cor.physics.toa_image import RadianceImage, ToaImage
 from sen2cor.sc.classes import SceneClass
 
 logger = logging.getLogger(__name__)
@@ -104,6 +111,7 @@ def correct_resolution(
     season: str | None = None,
     fixed_wv_cm: float | None = None,
     release_toa: bool = False,
+    boa_sink: Callable[[str, F32], npt.NDArray[np.generic]] | None = None,
 ) -> AcResult:
     """Atmospheric correction of one tile at one resolution.
 
@@ -146,6 +154,10 @@ def correct_resolution(
     release_toa : bool
         The caller hands ``toa`` over: each band is removed from it (a mutable mapping) as soon as its
         surface reflectance is computed, so that TOA and BOA of a full tile are not in memory together.
+    boa_sink : callable, optional
+        Called with ``(band id, surface reflectance)`` as soon as a band is corrected (0 = no data; the
+        array is the sink's to modify); what it returns is kept in ``AcResult.boa`` instead (e.g. the
+        encoded uint16 product DN, half the memory of float32).
 
     Returns
     -------
@@ -167,7 +179,9 @@ def correct_resolution(
                  "aerosol_type": next(iter(luts))}
     handed_over = toa if release_toa and isinstance(toa, MutableMapping) else None
     keys = {band_info(b).id: b for b in toa}
-    toa = {band_info(b).id: np.asarray(v, dtype=np.float32) for b, v in toa.items()}
+    # ToaImage bands stay uint16 DN (converted where used, part by part in the per-cell steps)
+    toa = {band_info(b).id: v if isinstance(v, ToaImage) else np.asarray(v, dtype=np.float32)
+           for b, v in toa.items()}
     valid = scl > SceneClass.SATURATED_DEFECTIVE
     missing = [b for b in REQUIRED_BANDS.get(resolution, REQUIRED_BANDS[20]) if b not in toa]
     if missing:
@@ -187,6 +201,7 @@ def correct_resolution(
     cells = cell_grid(shape)
     geometries = cell_geometries(cells, sun_zenith, sun_azimuth, view_zenith, view_azimuth)
     scene = scene_geometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth)
+    del sun_zenith, sun_azimuth  # per-pixel angles: not needed any more (freed if the caller handed them over)
 
     cirrus = None
     if params.cirrus_correction and resolution > 10:
@@ -201,7 +216,8 @@ def correct_resolution(
         aerosol_name = aerosol_name if aerosol_name in luts else next(iter(luts))
     else:
         results = {}
-        rad = {b: toa_to_radiance(toa[b], solar_irradiance[b], np.float32(scene.cos_sza))
+        # computed where used (five full radiance bands would take 0.6 GB for a 20 m tile)
+        rad = {b: RadianceImage(toa[b], solar_irradiance[b], scene.cos_sza)
                for b in AEROSOL_RETRIEVAL_BANDS if b in toa}
         for name, table in luts.items():
             ctx = aot_mod.AerosolContext(toa, rad, scl, terrain_state, cells, geometries, scene, resolution, params,
@@ -231,7 +247,7 @@ def correct_resolution(
             toa["B8A"], toa["B09"], (solar_irradiance["B8A"], solar_irradiance["B09"]), scl, toa["B02"] > 0, cells,
             geometries, lut_sel, visibility, season, params, resolution, elevation_km)
         wv_method = "SEN2COR_APDA"
-        wv_cm = (wv_scaled / np.float32(WV_SCALE)).astype(np.float32)
+        wv_cm = None  # from wv_scaled after the reflectance loop (one full-size map less meanwhile)
     else:
         wv_cm = np.zeros(shape, np.float32)
 
@@ -260,7 +276,7 @@ def correct_resolution(
     # ---------------------------------------------------------------- reflectance
     adj = setup_adjacency(scl, params.adj_km, resolution, cirrus_correction=cirrus is not None)
     centre = tables[ctx_boa.centre]
-    boa: dict[str, F32] = {}
+    boa: dict[str, npt.NDArray[np.generic]] = {}
     negative: dict[str, float] = {}
     n_valid = max(int(np.count_nonzero(valid)), 1)
     for b in bands:
@@ -269,19 +285,24 @@ def correct_resolution(
             if terrain_state.terrain_iteration:
                 rho = terrain_iterated_band(ctx_boa, b, toa[b], solar_irradiance[b], rho, adj, resolution)
             bi = centre.index(b)
-            q = centre.q[bi, aer.mean_index][terrain_state.elevation_class]
-            s = centre.s[bi, aer.mean_index][terrain_state.elevation_class]
+            q = per_class(centre.q[bi, aer.mean_index], terrain_state.elevation_class)
+            s = per_class(centre.s[bi, aer.mean_index], terrain_state.elevation_class)
             rho = correct_band(b, rho, q, s, adj)
         else:
             rho[~valid] = 0.0
-        boa[b] = rho
         negative[b] = 100.0 * np.count_nonzero((rho < 0) & valid) / n_valid
+        boa[b] = rho if boa_sink is None else boa_sink(b, rho)
+        del rho
         if release_toa:
             toa.pop(b, None)
             if handed_over is not None:
                 handed_over.pop(keys[b], None)
 
     # ---------------------------------------------------------------- maps and quality values
+    if wv_cm is None:
+        wv_cm = (wv_scaled / np.float32(WV_SCALE)).astype(np.float32)
+    brdf_used = bool(ctx_boa.brdf_factors)
+    del wv_scaled, ctx_boa, tables, centre, adj  # full-size maps not needed any more
     if previous is not None:
         aot550 = _upsample_nearest(previous.aot550, shape).astype(np.float32)
     else:
@@ -313,7 +334,7 @@ def correct_resolution(
         ozone_source=ozone_source,
         average_solar_zenith_deg=sza_mean,
         cirrus_gamma=None if cirrus is None else cirrus.gamma_land,
-        brdf_code=params.brdf_code if ctx_boa.brdf_factors else 0,
+        brdf_code=params.brdf_code if brdf_used else 0,
         terrain_correction=not terrain_state.flat,
     )
     logger.info("AC %d m: method %s, visibility %.2f km, mean AOT %.3f, mean WV %.3f cm", resolution, aer.method,

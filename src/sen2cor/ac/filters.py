@@ -28,7 +28,8 @@ BOX_PASSES: Final[int] = 3
 
 def box_mean(a: npt.ArrayLike, size: int) -> F32:
     """Mean over a ``size`` × ``size`` box, edges replicated (Sen2Cor ``smooth``; facts §7.7)."""
-    return ndimage.uniform_filter(np.asarray(a, dtype=np.float32), size=int(size), mode="nearest").astype(np.float32)
+    out = ndimage.uniform_filter(np.asarray(a, dtype=np.float32), size=int(size), mode="nearest")
+    return out.astype(np.float32, copy=False)
 
 
 def gaussian_smooth(a: npt.ArrayLike, sigma: float) -> F32:
@@ -55,4 +56,4 @@ def gaussian_smooth(a: npt.ArrayLike, sigma: float) -> F32:
     out = arr
     for _ in range(BOX_PASSES):
         out = ndimage.uniform_filter(out, size=width, mode="reflect")
-    return out.astype(np.float32)
+    return out.astype(np.float32, copy=False)

@@ -215,6 +215,18 @@ def n_elevation_classes(max_elevation_m: float) -> int:
     return 126
 
 
+def per_class(values: npt.NDArray[np.generic], elevation_class: npt.NDArray[np.integer]) -> npt.NDArray[np.generic]:
+    """``values[elevation_class]``: a table value per pixel from its elevation class.
+
+    With one class everywhere (flat terrain: a broadcast array) the result stays a broadcast of that
+    class's value instead of a new full-size array.
+    """
+    ecl = np.asarray(elevation_class)
+    if ecl.size and all(st == 0 for st in ecl.strides):
+        return np.broadcast_to(values[ecl.flat[0]], ecl.shape)
+    return values[ecl]
+
+
 def flat_terrain(shape: tuple[int, int], sza: F32, altitude_km: float) -> Terrain:
     """Flat terrain at ``altitude_km`` (clipped to the LUT range) lit at the per-pixel SZA (facts §7.1)."""
     alt_m = float(np.clip(altitude_km * 1000.0, 0.0, MAX_ELEVATION_M))

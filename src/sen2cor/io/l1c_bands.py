@@ -26,6 +26,7 @@ from sen2cor.bands import BY_ID, band
 from sen2cor.errors import ProductError
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.physics.radiometry import NODATA_DN, dn_to_toa
+from sen2cor.physics.toa_image import ToaImage
 
 log = logging.getLogger(__name__)
 
@@ -174,24 +175,25 @@ class BandReader:
     def _spill_path(self, band_id: str) -> Path | None:
         return None if self.spill_dir is None else self.spill_dir / f"{band_id}.u16"
 
-    def dn_at(self, band_id: str, resolution: int) -> NDArray[np.float32]:
-        """DN of ``band_id`` resampled to ``resolution`` m (float32, 0 = no data).
+    def dn_at(self, band_id: str, resolution: int, dtype: type[np.generic] = np.float32) -> NDArray[np.generic]:
+        """DN of ``band_id`` resampled to ``resolution`` m (whole values, 0 = no data) as ``dtype``.
 
         Down-sampling reads the band in strips of :data:`DOWNSAMPLE_STRIP_ROWS` rows, so that a 10 m band
         (241 MB of DN, four times that as float) is never whole in memory; block means are local, so the
-        result is the same as resampling the whole image.
+        result is the same as resampling the whole image.  The values are whole DN, so uint16 holds them
+        exactly.
         """
         b = band(band_id)
         shape = self.product.tile.grid.shape(resolution)
         if resolution <= b.resolution:
-            return resample(self.dn(b.id), b.resolution, resolution, shape, b.id)
+            return resample(self.dn(b.id), b.resolution, resolution, shape, b.id).astype(dtype, copy=False)
         f = resolution // b.resolution
         r, c, _ = self._frame(b.resolution)
         src_rows, src_cols = self.product.tile.grid.shape(b.resolution)
         step = max(f, (DOWNSAMPLE_STRIP_ROWS // f) * f)
         if src_rows % f or src_rows <= step:
-            return resample(self.dn(b.id), b.resolution, resolution, shape, b.id)
-        out = np.empty(shape, np.float32)
+            return resample(self.dn(b.id), b.resolution, resolution, shape, b.id).astype(dtype, copy=False)
+        out = np.empty(shape, dtype)
         spill = self._spill_path(b.id) if b.resolution == 10 else None
         part = spill.with_suffix(".part") if spill is not None and not spill.is_file() else None
         with open(part, "wb") if part is not None else contextlib.nullcontext() as keep:
@@ -211,12 +213,26 @@ class BandReader:
         return dn_to_toa(self.dn_at(b.id, resolution), self.product.radio_add_offset[b.id],
                          self.product.quantification_value)
 
+    def toa_image(self, band_id: str, resolution: int) -> ToaImage:
+        """TOA reflectance of ``band_id`` at ``resolution`` m, held as uint16 DN (half the memory of
+        :meth:`toa`, same values)."""
+        b = band(band_id)
+        return ToaImage(self.dn_at(b.id, resolution, np.uint16), self.product.radio_add_offset[b.id],
+                        self.product.quantification_value)
+
     def toa_many(self, band_ids: Iterable[str], resolution: int) -> dict[str, NDArray[np.float32]]:
         """TOA reflectance of several bands at ``resolution``, decoded concurrently."""
         ids = [band(b).id for b in band_ids]
         with ThreadPoolExecutor(max_workers=min(self.threads, len(ids)) or 1) as pool:
             arrays = list(pool.map(lambda i: self.toa(i, resolution), ids))
         return dict(zip(ids, arrays))
+
+    def toa_images(self, band_ids: Iterable[str], resolution: int) -> dict[str, ToaImage]:
+        """:meth:`toa_image` of several bands, decoded concurrently."""
+        ids = [band(b).id for b in band_ids]
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(ids)) or 1) as pool:
+            images = list(pool.map(lambda i: self.toa_image(i, resolution), ids))
+        return dict(zip(ids, images))
 
     @property
     def available(self) -> Mapping[str, object]:

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,9 @@ from sen2cor.pipeline.resolution import SceneOutcome, timed
 from sen2cor.pipeline.roi import sun_angles
 
 log = logging.getLogger(__name__)
+
+BoaEncoder = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``(reflectance with NaN no data, no-data mask) → uint16 product DN`` (``L2AWriter.encode_boa``)."""
 
 LUT_DIR_ENV = "SEN2COR_LUT_DIR"
 """Environment variable naming a Sen2Cor ``Lib_Dir`` (folder holding ``lib_S2A``…)."""
@@ -129,10 +133,12 @@ def ac_from_product(result: ResolutionResult, product: L1CProduct, settings: L2A
 
 def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data: inp.ResolutionInputs,
             scene: SceneOutcome, info: ProcessingInfo, timings: dict[str, float],
-            aux: AuxInputs | None = None):
+            aux: AuxInputs | None = None, encode_boa: BoaEncoder | None = None):
     """Atmospheric correction of the base (20 or 60 m) run; returns a :class:`stages.RunOutcome`.
 
     ``aux`` holds the DEM and terrain layers of the run (None or no DEM → flat terrain at ``Altitude``).
+    ``encode_boa`` (the writer's) turns each band's reflectance into product DN as soon as it is corrected,
+    so that the result holds uint16 instead of float32 bands (half the memory).
     """
     from sen2cor.ac.correct import correct_resolution
     from sen2cor.pipeline.stages import RunOutcome, dem_output
@@ -147,32 +153,39 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     with timed(f"LUT load {res} m", timings):
         tables = load_tables(settings, product, res, season, ozone.du, aerosols)
     angles = product.tile.angles
-    sza, saa = sun_angles(product, res)
+    sun = list(sun_angles(product, res))  # handed over below: the AC frees them after its geometry set-up
     cams_index = _cams_visibility_index(product, res)
+    nodata = scene.sc.scl == 0
+    kept: dict[str, np.ndarray] = {}
+    want_b09 = res == 20 and settings.user.downsample_20_to_60
+
+    def sink(band_id: str, rho: np.ndarray) -> np.ndarray:
+        if want_b09 and band_id == "B09":
+            kept["b09_60m"] = _b09_60m(rho)
+        rho = _nan_nodata(rho)
+        return rho if encode_boa is None else encode_boa(rho, nodata)
+
     with timed(f"atmospheric correction {res} m", timings):
         ac = correct_resolution(
             data.toa, scene.sc.scl, resolution=res,
             lut=tables if len(tables) > 1 else next(iter(tables.values())),
             params=params, solar_irradiance=product.solar_irradiance,
-            sun_zenith=sza, sun_azimuth=saa,
+            sun_zenith=sun.pop(0), sun_azimuth=sun.pop(0),
             view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
             elevation_km=aux.elevation_km, terrain=aux.ac_terrain(),
             cams_visibility_index=cams_index, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
             release_toa=True,  # the TOA bands are not needed after their correction: frees memory
+            boa_sink=sink,
         )
     info = _merge_info(info, ac.info, scene)
-    b09_60m = None
-    if res == 20 and ac.info.ac_enabled and settings.user.downsample_20_to_60 and "B09" in ac.boa:
-        b09_60m = _b09_60m(ac.boa["B09"])
-    boa = {b: _nan_nodata(v) for b, v in ac.boa.items()}  # in place: the AC result is ours
     result = ResolutionResult(
-        resolution=res, boa=boa, scl=scene.sc.scl, aot=ac.aot550 if ac.info.ac_enabled else None,
+        resolution=res, boa=ac.boa, scl=scene.sc.scl, aot=ac.aot550 if ac.info.ac_enabled else None,
         wvp=ac.wv_cm if ac.info.ac_enabled else None,
         cloud_probability=scene.sc.cloud_probability, snow_probability=scene.sc.snow_probability,
         ddv_mask=ac.ddv_mask if settings.user.generate_ddv_output and ac.info.ac_enabled else None,
         dem=dem_output(settings, aux),
     )
-    return RunOutcome(result, info, ac=ac, b09_60m=b09_60m, timings=timings)
+    return RunOutcome(result, info, ac=ac, b09_60m=kept.get("b09_60m"), timings=timings)
 
 
 def _b09_60m(b09: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from sen2cor.config.settings import L2ASettings
 from sen2cor.io.aux import read_ecmwft
 from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.physics.toa_image import ToaImage
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,27 @@ def ozone(product: L1CProduct, settings: L2ASettings) -> Ozone:
 
 @dataclass(frozen=True)
 class ResolutionInputs:
-    """TOA bands (and B08 for the parallax step) on the working grid of one resolution."""
+    """TOA bands (and B08 for the parallax step) on the working grid of one resolution.
+
+    The bands are :class:`~sen2cor.physics.toa_image.ToaImage` (uint16 DN, converted to float32 reflectance
+    where used) or float32 arrays.
+    """
 
     resolution: int
-    toa: dict[str, NDArray[np.float32]] = field(repr=False)
-    b08: NDArray[np.float32] | None = field(default=None, repr=False)
+    toa: dict[str, ToaImage | NDArray[np.float32]] = field(repr=False)
+    b08: ToaImage | NDArray[np.float32] | None = field(default=None, repr=False)
 
 
 def load_toa(reader: BandReader, resolution: int) -> ResolutionInputs:
-    """Read the bands a 20 m or 60 m run works on (facts §5 item 2); missing bands are left out."""
+    """Read the bands a 20 m or 60 m run works on (facts §5 item 2); missing bands are left out.
+
+    Held as uint16 DN (:class:`ToaImage`): 12 bands of a full 20 m tile take 0.72 GB instead of 1.45 GB.
+    """
     present = [b for b in SC_BANDS if b in reader.product.tile.band_files]
-    toa = reader.toa_many(present, resolution)
+    toa: dict[str, ToaImage | NDArray[np.float32]] = dict(reader.toa_images(present, resolution))
     b08 = None
     if "B08" in reader.product.tile.band_files:
-        b08 = reader.toa("B08", resolution)  # 2×2 / 6×6 block mean in whole DN, as Sen2Cor imports it
+        b08 = reader.toa_image("B08", resolution)  # 2×2 / 6×6 block mean in whole DN, as Sen2Cor imports it
     return ResolutionInputs(resolution, toa, b08)
 
 

@@ -136,14 +136,14 @@ class WindowReader(BandReader):
         except rasterio.errors.RasterioIOError as exc:
             raise ProductError(f"{path}: cannot decode band {b.id} ({exc}); the file is damaged") from None
 
-    def dn_at(self, band_id: str, resolution: int) -> NDArray[np.float32]:
+    def dn_at(self, band_id: str, resolution: int, dtype: type[np.generic] = np.float32) -> NDArray[np.generic]:
         """As :meth:`BandReader.dn_at`; an up-sampled band is resampled from the window plus
         :data:`UPSAMPLE_HALO_PX` pixels of the image around it, then cropped to the window."""
         grid = self.product.tile.grid
         win = grid_window(grid)
         b = band(band_id)
         if win is None or resolution >= b.resolution:
-            return super().dn_at(band_id, resolution)
+            return super().dn_at(band_id, resolution, dtype)
         r, c, nr, nc = win.at(b.resolution)
         rows, cols = grid.full_sizes[b.resolution]
         h = UPSAMPLE_HALO_PX
@@ -151,7 +151,7 @@ class WindowReader(BandReader):
         f = b.resolution // resolution
         dn = self.dn(b.id, Window(c0, r0, c1 - c0, r1 - r0))
         up = resample(dn, b.resolution, resolution, ((r1 - r0) * f, (c1 - c0) * f), b.id)
-        return up[(r - r0) * f:(r - r0 + nr) * f, (c - c0) * f:(c - c0 + nc) * f]
+        return up[(r - r0) * f:(r - r0 + nr) * f, (c - c0) * f:(c - c0 + nc) * f].astype(dtype)
 
 
 def manual_window(settings: L2ASettings, shape10: tuple[int, int]) -> RoiWindow:

@@ -145,7 +145,8 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
         previous = stages.reuse(existing if win is None else roi.crop(existing, win), info, product, settings,
                                 _existing_aot_method(writer.existing))
     else:
-        previous = stages.process_base_resolution(product, settings, reader, res_sc, info)
+        previous = stages.process_base_resolution(product, settings, reader, res_sc, info,
+                                                  encode_boa=writer.encode_boa)
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
         writer.write_resolution(full(previous.result), aggregate_to_60=plan.aggregate_60 and res_sc == 20,
                                 b09_60m=b09)

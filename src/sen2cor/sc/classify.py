@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sen2cor.errors import FallbackWarning, ProcessingError
+from sen2cor.physics.toa_image import ToaImage
 from sen2cor.sc import auxiliary, brightness, cirrus, parallax, post, ratios, recoveries, shadow, snow
 from sen2cor.sc.classes import SceneClass
 from sen2cor.sc.parallax import CloudHeightStats
@@ -80,7 +81,9 @@ def _prepare_bands(toa: Mapping[str, NDArray[np.floating]], resolution: int) -> 
     missing = [b for b in REQUIRED_BANDS if b not in toa]
     if missing:
         raise ProcessingError(f"scene classification at {resolution} m needs TOA bands {', '.join(missing)}")
-    bands = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in toa.items() if k != "B08"}
+    # ToaImage bands stay uint16 DN: strips convert only their rows
+    bands = {k: v if isinstance(v, ToaImage) else np.ascontiguousarray(v, dtype=np.float32)
+             for k, v in toa.items() if k != "B08"}
     shapes = {v.shape for v in bands.values()}
     if len(shapes) != 1:
         raise ProcessingError(f"scene classification: TOA bands have different shapes {sorted(shapes)}")

@@ -304,7 +304,7 @@ class L2AWriter:
         if result.boa and missing:
             logger.warning("%d m result lacks bands %s; they are not written", res, ", ".join(missing))
         for band_id in [b for b in L2A_BANDS[res] if b in bands] + [b for b in bands if b not in L2A_BANDS[res]]:
-            yield band_id, encode.encode_boa(result.boa[band_id], offset=self.offset, nodata=nodata)
+            yield band_id, self.encode_boa(result.boa[band_id], nodata)
         if scl is not None:
             yield "SCL", scl
         if result.aot is not None:
@@ -319,6 +319,16 @@ class L2AWriter:
             yield "DDVPXL", np.asarray(result.ddv_mask, dtype=np.uint8)
         if result.dem is not None:
             yield "DEM", encode.encode_dem(result.dem)
+
+    def encode_boa(self, reflectance: NDArray[np.generic], nodata: NDArray[np.bool_] | None = None
+                   ) -> NDArray[np.uint16]:
+        """Surface reflectance (NaN = no data) → this product's uint16 digital numbers (its BOA offset
+        convention); uint16 input is taken as already encoded (only ``nodata`` is applied)."""
+        if reflectance.dtype == np.uint16:
+            if nodata is not None and nodata.any():
+                reflectance = np.where(nodata, np.uint16(0), reflectance)
+            return reflectance
+        return encode.encode_boa(reflectance, offset=self.offset, nodata=nodata)
 
     def _aggregate(self, key: str, dn: NDArray[np.generic]) -> NDArray[np.generic] | None:
         """One 20 m image aggregated to the 60 m grid (facts §9); None for images not aggregated."""
