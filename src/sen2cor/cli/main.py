@@ -32,6 +32,7 @@ from sen2cor.config.logsetup import configure_console, set_level
 from sen2cor.config.pb_gipp import PROCESSOR_VERSION
 from sen2cor.config.settings import MODES, RESOLUTIONS_M, L2ASettings, RunOptions, load_settings
 from sen2cor.errors import ProcessingError, ProductError, Sen2CorError
+from sen2cor.runtime import configure_memory
 
 logger = logging.getLogger(__name__)
 
@@ -366,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             options.check_required()
         configure_console("DEBUG" if debug else "INFO")
+        configure_memory()
         settings = load_settings(options)
         set_level(settings.log_level)
         if inputs is not None:

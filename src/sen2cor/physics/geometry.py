@@ -74,6 +74,35 @@ def grid_to_pixels(
     return (wr @ values.astype(np.float32)) @ wc.T
 
 
+def _zenith_nodes(grid: AngleGrid, sun: bool) -> NDArray[np.float32]:
+    zen = grid.zenith.astype(np.float32).copy()
+    if sun:
+        positive = zen[(zen > 0) & ~np.isnan(zen)]
+        if positive.size:
+            zen[zen == 0] = positive.min()
+    zen = _fill_nan(zen)
+    if sun and float(np.nanmax(zen)) >= 90.0:
+        raise ProcessingError(f"sun zenith up to {float(np.nanmax(zen)):.1f}° in MTD_TL.xml: sun below the horizon")
+    return zen
+
+
+def _extent(tile: TileGrid, resolution: int, window: tuple[int, int, int, int] | None
+            ) -> tuple[tuple[int, int], tuple[int, int]]:
+    shape = tile.shape(resolution) if window is None else (window[2], window[3])
+    offset = (0, 0) if window is None else (window[0], window[1])
+    return shape, offset
+
+
+def zenith_at(
+    grid: AngleGrid, tile: TileGrid, resolution: int, *, sun: bool = False,
+    window: tuple[int, int, int, int] | None = None,
+) -> NDArray[np.float32]:
+    """The zenith of :func:`zenith_azimuth_at` alone (same values, without the azimuth's cost)."""
+    shape, offset = _extent(tile, resolution, window)
+    z = grid_to_pixels(_zenith_nodes(grid, sun), (grid.row_step_m, grid.col_step_m), resolution, shape, offset)
+    return z.astype(np.float32, copy=False)
+
+
 def zenith_azimuth_at(
     grid: AngleGrid, tile: TileGrid, resolution: int, *, sun: bool = False,
     window: tuple[int, int, int, int] | None = None,
@@ -83,17 +112,9 @@ def zenith_azimuth_at(
     ``window`` = ``(row, col, nrows, ncols)`` in pixels of ``resolution`` from the tile corner restricts the
     result to that window (same values as cropping the whole-tile result).
     """
-    zen = grid.zenith.astype(np.float32).copy()
-    if sun:
-        positive = zen[(zen > 0) & ~np.isnan(zen)]
-        if positive.size:
-            zen[zen == 0] = positive.min()
-    zen = _fill_nan(zen)
-    if sun and float(np.nanmax(zen)) >= 90.0:
-        raise ProcessingError(f"sun zenith up to {float(np.nanmax(zen)):.1f}° in MTD_TL.xml: sun below the horizon")
+    zen = _zenith_nodes(grid, sun)
     az = _fill_nan(grid.azimuth.astype(np.float32))
-    shape = tile.shape(resolution) if window is None else (window[2], window[3])
-    offset = (0, 0) if window is None else (window[0], window[1])
+    shape, offset = _extent(tile, resolution, window)
     step = (grid.row_step_m, grid.col_step_m)
     z = grid_to_pixels(zen, step, resolution, shape, offset)
     rad = np.deg2rad(az)

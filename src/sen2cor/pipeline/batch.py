@@ -28,6 +28,7 @@ from typing import Final, Literal, Protocol
 
 from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import ConfigError, ProcessingError, Sen2CorError
+from sen2cor.runtime import configure_memory
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +304,7 @@ def process_tile(
     TileOutcome
         ``ok`` with the L2A product path the chain returned, or ``failed`` with the one-line error.
     """
+    configure_memory()
     worker = _worker_name()
     package = logging.getLogger("sen2cor")
     thread = threading.get_ident() if shared_process else None

@@ -30,7 +30,7 @@ from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.writer import L2AWriter
-from sen2cor.physics.geometry import zenith_azimuth_at
+from sen2cor.physics.geometry import zenith_at, zenith_azimuth_at
 from sen2cor.pipeline import inputs as inp
 from sen2cor.pipeline.aux_inputs import load_aux
 from sen2cor.pipeline.correction import ac_parameters, correct_10m, load_tables
@@ -59,6 +59,12 @@ def _sun_rows(product: L1CProduct, offset: tuple[int, int], row0: int, row1: int
     cols = grid.shape(10)[1]
     return zenith_azimuth_at(product.tile.angles.sun, grid, 10, sun=True,
                              window=(offset[0] + row0, offset[1], row1 - row0, cols))
+
+
+def _sun_zenith_rows(product: L1CProduct, offset: tuple[int, int], row0: int, row1: int) -> NDArray[np.float32]:
+    grid = product.tile.grid
+    return zenith_at(product.tile.angles.sun, grid, 10, sun=True,
+                     window=(offset[0] + row0, offset[1], row1 - row0, grid.shape(10)[1]))
 
 
 class _Spill:
@@ -155,7 +161,7 @@ def _pass1(product: L1CProduct, reader: BandReader, setup: st.StripSetup, prev, 
             pending = ({b: pool.submit(reader.toa_rows, b, *spans[i + 1]) for b in setup.bands}
                        if i + 1 < len(spans) else None)
             toa = {b: f.result() for b, f in current.items()}
-            zen, _ = _sun_rows(product, offset, r0, r1)
+            zen = _sun_zenith_rows(product, offset, r0, r1)
             scl = st.upsample_rows(scl20, shape, r0, r1)
             rho = st.step1_strip(setup, r0, toa, zen, st.upsample_rows(prev.vis_index, shape, r0, r1), scl)
             sums.add(rho, scl)
