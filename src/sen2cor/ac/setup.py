@@ -231,7 +231,8 @@ def flat_terrain(shape: tuple[int, int], sza: F32, altitude_km: float) -> Terrai
     """Flat terrain at ``altitude_km`` (clipped to the LUT range) lit at the per-pixel SZA (facts §7.1)."""
     alt_m = float(np.clip(altitude_km * 1000.0, 0.0, MAX_ELEVATION_M))
     cls = int(np.floor(alt_m / ELEVATION_CLASS_M + 0.5))
-    cos_beta = np.broadcast_to(quantise_cos(np.cos(np.deg2rad(sza))), shape)
+    one = sza.size > 0 and all(st == 0 for st in np.asarray(sza).strides)  # a broadcast of one angle
+    cos_beta = np.broadcast_to(quantise_cos(np.cos(np.deg2rad(sza.flat[0] if one else sza))), shape)
     return Terrain(
         elevation_class=np.broadcast_to(np.int16(cls), shape),
         n_classes=n_elevation_classes(alt_m),
@@ -277,7 +278,11 @@ def prepare_terrain(
     -------
     Terrain
     """
-    sza = np.minimum(np.broadcast_to(np.asarray(sun_zenith, dtype=np.float32), shape), MAX_SOLAR_ZENITH_DEG)
+    given = np.asarray(sun_zenith, dtype=np.float32)
+    if given.ndim == 0:  # one angle for the tile: kept as a broadcast, not a tile-size array
+        sza = np.broadcast_to(np.minimum(given, np.float32(MAX_SOLAR_ZENITH_DEG)), shape)
+    else:
+        sza = np.minimum(np.broadcast_to(given, shape), MAX_SOLAR_ZENITH_DEG)
     if np.isnan(sza).any():
         sza = np.where(np.isnan(sza), np.float32(np.nanmean(sza)), sza)
     if elevation_km is None:

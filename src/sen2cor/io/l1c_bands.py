@@ -159,8 +159,9 @@ class BandReader:
         except rasterio.errors.RasterioIOError as exc:
             raise ProductError(f"{path}: cannot decode band {b.id} ({exc}); the file is damaged") from None
 
-    def toa_rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
-        """TOA reflectance of rows ``row0:row1`` of the product grid, at the band's native resolution."""
+    def toa_rows(self, band_id: str, row0: int, row1: int) -> ToaImage:
+        """TOA reflectance of rows ``row0:row1`` of the product grid, at the band's native resolution
+        (held as its uint16 DN)."""
         b = band(band_id)
         r, c, _ = self._frame(b.resolution)
         cols = self.product.tile.grid.shape(b.resolution)[1]
@@ -170,7 +171,8 @@ class BandReader:
                 dn = read_raw_rows(f, row0, row1, cols, np.uint16)
         else:
             dn = self.dn(b.id, Window(c, r + row0, cols, row1 - row0))
-        return dn_to_toa(dn.astype(np.float32), self.product.radio_add_offset[b.id], self.product.quantification_value)
+        return ToaImage(dn.astype(np.uint16, copy=False), self.product.radio_add_offset[b.id],
+                        self.product.quantification_value)
 
     def _spill_path(self, band_id: str) -> Path | None:
         return None if self.spill_dir is None else self.spill_dir / f"{band_id}.u16"
