@@ -149,7 +149,7 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
                                                   encode_boa=writer.encode_boa)
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
         writer.write_resolution(full(previous.result), aggregate_to_60=plan.aggregate_60 and res_sc == 20,
-                                b09_60m=b09)
+                                b09_60m=b09, release=True)
         previous = ten_metre.drop_images(previous)  # written: free the memory before the 10 m run
     info = previous.info
     if options.sc_only:

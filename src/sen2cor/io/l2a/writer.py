@@ -212,7 +212,7 @@ class L2AWriter:
 
     # ------------------------------------------------------------------ rasters
     def write_resolution(self, result: ResolutionResult, *, aggregate_to_60: bool = False,
-                         b09_60m: NDArray[np.floating] | None = None) -> list[Path]:
+                         b09_60m: NDArray[np.floating] | None = None, release: bool = False) -> list[Path]:
         """Encode and write every image of one resolution run.
 
         Images are encoded and written one at a time (only the B02/B03/B04 digital numbers are kept for
@@ -227,6 +227,9 @@ class L2AWriter:
         b09_60m:
             B09 surface reflectance on the 60 m grid for the aggregated product (facts §9);
             without it a 20 m ``B09`` in ``result.boa`` is aggregated instead, if present.
+        release:
+            The caller gives the surface-reflectance bands up: each is removed from ``result.boa`` (a dict)
+            once it is handed to the encoder, so that it is freed as soon as it is written.
 
         Returns
         -------
@@ -244,7 +247,7 @@ class L2AWriter:
         written: list[Path] = []
         enc = EncoderPool(self.threads)
         try:
-            for key, dn in self._encode(result):
+            for key, dn in self._encode(result, release):
                 written += self._put_image(key, dn, res, enc)
                 if key in ("B02", "B03", "B04", "AOT", "WVP"):
                     kept[key] = dn
@@ -294,8 +297,9 @@ class L2AWriter:
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(images), resolution)
 
-    def _encode(self, result: ResolutionResult) -> Iterator[tuple[str, NDArray[np.generic]]]:
-        """``(key, digital numbers)`` of each image of ``result``, encoded one at a time."""
+    def _encode(self, result: ResolutionResult, release: bool = False) -> Iterator[tuple[str, NDArray[np.generic]]]:
+        """``(key, digital numbers)`` of each image of ``result``, encoded one at a time (``release``: each
+        band is removed from ``result.boa`` once encoded)."""
         res = result.resolution
         scl = encode.check_scl(result.scl) if result.scl is not None else None
         nodata = scl == 0 if scl is not None else None
@@ -304,7 +308,11 @@ class L2AWriter:
         if result.boa and missing:
             logger.warning("%d m result lacks bands %s; they are not written", res, ", ".join(missing))
         for band_id in [b for b in L2A_BANDS[res] if b in bands] + [b for b in bands if b not in L2A_BANDS[res]]:
-            yield band_id, self.encode_boa(result.boa[band_id], nodata)
+            dn = self.encode_boa(result.boa[band_id], nodata)
+            if release and isinstance(result.boa, dict):
+                del result.boa[band_id]
+            yield band_id, dn
+            del dn
         if scl is not None:
             yield "SCL", scl
         if result.aot is not None:
@@ -325,7 +333,7 @@ class L2AWriter:
         """Surface reflectance (NaN = no data) → this product's uint16 digital numbers (its BOA offset
         convention); uint16 input is taken as already encoded (only ``nodata`` is applied)."""
         if reflectance.dtype == np.uint16:
-            if nodata is not None and nodata.any():
+            if nodata is not None and nodata.any() and reflectance[nodata].any():
                 reflectance = np.where(nodata, np.uint16(0), reflectance)
             return reflectance
         return encode.encode_boa(reflectance, offset=self.offset, nodata=nodata)
