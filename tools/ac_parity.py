@@ -6,7 +6,7 @@ visibility-index map with Sen2Cor's 20 m (and, with ``--ten``, 10 m) products.
 
 Usage::
 
-    .venv/bin/python tools/ac_parity.py [--ten] [--json out.json]
+    .venv/bin/python tools/ac_parity.py [--ten] [--own-lut] [--json out.json]
 
 Notes: the product's L1C is PB 02.06 (TOA = DN/10000, no offset); Sen2Cor used the ``g`` (290 DU) LUT, which
 is not in ``../shared/data/sen2cor-2.8-luts`` — we use ``h`` (331 DU).  Sen2Cor read only the first
@@ -87,7 +87,18 @@ def stats(ours: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> dict[str, floa
             "p99_abs": float(np.percentile(np.abs(d), 99))}
 
 
-def run(ten: bool) -> dict:
+def _lut(product, resolution: int, own: bool):
+    """ESA's rural summer table (331 DU), or with ``own`` our 6S table at the product's ozone and L1C E0."""
+    from sen2cor.physics import generated_lut
+
+    if own:
+        e0 = {b: v / 10.0 for b, v in product.solar_irradiance.items() if v > 0}
+        return generated_lut.load_6s_lut("S2A", "RURAL", "SUMMER", 277.14, band_e0=e0)
+    return atm.load_sen2cor_lut(LUTS, platform="S2A", resolution=resolution, season="SUMMER", ozone_du=331.0,
+                                aerosol="RURAL")
+
+
+def run(ten: bool, own_lut: bool = False) -> dict:
     product = read_l1c(L1C)
     scl20 = l2a_band(OUT20, 20, "SCL")
     shape = scl20.shape
@@ -99,8 +110,7 @@ def run(ten: bool) -> dict:
     sza, saa = sun_angles(product, shape)
     vza, vaa = product.tile.angles.mean_view_zenith, product.tile.angles.mean_view_azimuth
     params = AcParameters()
-    lut20 = atm.load_sen2cor_lut(LUTS, platform="S2A", resolution=20, season="SUMMER", ozone_du=331.0,
-                                 aerosol="RURAL")
+    lut20 = _lut(product, 20, own_lut)
     t0 = time.perf_counter()
     res = correct_resolution(toa, scl20, resolution=20, lut=lut20, params=params,
                              solar_irradiance=product.solar_irradiance, sun_zenith=sza, sun_azimuth=saa,
@@ -131,8 +141,7 @@ def run(ten: bool) -> dict:
             dn = read(product.tile.band_files[b])
             toa10[b] = np.where(dn > 0, dn.astype(np.float32) / 10000.0, 0.0).astype(np.float32)
         sza10, saa10 = sun_angles(product, scl10.shape)
-        lut10 = atm.load_sen2cor_lut(LUTS, platform="S2A", resolution=10, season="SUMMER", ozone_du=331.0,
-                                     aerosol="RURAL")
+        lut10 = _lut(product, 10, own_lut)
         t0 = time.perf_counter()
         r10 = correct_resolution(toa10, scl10, resolution=10, lut=lut10, params=params,
                                  solar_irradiance=product.solar_irradiance, sun_zenith=sza10, sun_azimuth=saa10,
@@ -151,11 +160,12 @@ def run(ten: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ten", action="store_true", help="also run and compare the 10 m step")
+    ap.add_argument("--own-lut", action="store_true", help="use our 6S tables instead of ESA's")
     ap.add_argument("--json", type=Path, help="write the report as JSON")
     ap.add_argument("-v", action="store_true", help="INFO logging")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.v else logging.WARNING, format="%(name)s: %(message)s")
-    report = run(args.ten)
+    report = run(args.ten, args.own_lut)
     text = json.dumps(report, indent=1, default=float)
     if args.json:
         args.json.write_text(text)

@@ -305,12 +305,13 @@ def wv_fit_table(
     visibility (the scene mean, as Sen2Cor does) and the given geometry.
     """
     z = np.atleast_1d(np.asarray(elevation_km, dtype=np.float64))
-    wv_nodes = lut.wv_cm
+    levels, columns = wv_columns.sen2cor_wv_tables(lut.wv_cm, season)  # Sen2Cor's wvXX tables only
+    wv_nodes = lut.wv_cm[levels]
     n_wv = wv_nodes.size
     per_wv = [rt_table(lut, bands, geometry, z, visibility_km=visibility_km, wv_cm=float(w)) for w in wv_nodes]
     y = np.stack([np.stack([t.lp[:, 0], t.e0t[:, 0], t.edift[:, 0], t.tsun[:, 0]]) for t in per_wv], axis=-1)
     # y: (4, n_bands, n_elev, n_wv)
-    u = wv_columns.columns_at(season, z)[:, :n_wv]  # (n_elev, n_wv)
+    u = wv_columns.columns_at(season, z)[:, columns]  # (n_elev, n_wv)
     n_ranges = max(n_wv - 2, 1)
     coeffs = np.zeros((4, len(bands), z.size, n_ranges, 2), dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -38,7 +38,7 @@ from sen2cor.ac.constants import (
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import Geometry, rt_table
 from sen2cor.ac.setup import Cell
-from sen2cor.ac.wv_columns import columns_at
+from sen2cor.ac.wv_columns import columns_at, sen2cor_wv_tables
 from sen2cor.errors import FallbackWarning
 from sen2cor.physics.lut import AtmosphericLut
 from sen2cor.physics.radiometry import toa_to_radiance
@@ -92,7 +92,8 @@ def apda_table(lut: AtmosphericLut, geometry: Geometry, visibility_km: float, se
     lp = {REFERENCE_BAND: [], ABSORPTION_BAND: []}
     lsig = {REFERENCE_BAND: [], ABSORPTION_BAND: []}
     cos_s = geometry.cos_sza
-    for w in lut.wv_cm:
+    levels, columns = sen2cor_wv_tables(lut.wv_cm, season)  # Sen2Cor's wvXX tables only
+    for w in lut.wv_cm[levels]:
         t = rt_table(lut, (REFERENCE_BAND, ABSORPTION_BAND), geometry, heights_km, visibility_km=[visibility_km],
                      wv_cm=float(w))
         for b in (REFERENCE_BAND, ABSORPTION_BAND):
@@ -108,7 +109,7 @@ def apda_table(lut: AtmosphericLut, geometry: Geometry, visibility_km: float, se
     sig_abs = _extrapolate_heights(np.asarray(lsig[ABSORPTION_BAND]))
     ratio = np.where(sig_ref > 0, sig_abs / np.where(sig_ref > 0, sig_ref, 1.0), 0.0)
     levels_km = np.arange(APDA_HEIGHT_LEVELS) * APDA_HEIGHT_STEP_M / 1000.0
-    u = columns_at(season, levels_km)[:, : lut.wv_cm.size]
+    u = columns_at(season, levels_km)[:, columns]
     return ApdaTable(u=u, ratio=ratio, lp_ref=lp_ref, lp_abs=lp_abs)
 
 

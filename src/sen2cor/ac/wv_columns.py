@@ -96,3 +96,34 @@ def columns_at(season: str, elevation_km: npt.ArrayLike) -> npt.NDArray[np.float
     j = np.minimum(pos.astype(np.int64), table.shape[0] - 2)
     t = (pos - j)[:, None]
     return (1.0 - t) * table[j] + t * table[j + 1]
+
+
+WV_NODE_TOLERANCE_CM: Final[float] = 0.02
+"""How close a LUT water-vapour level must be to a ``wvXX`` table's sea-level column to stand for it."""
+
+
+def sen2cor_wv_tables(wv_cm: npt.ArrayLike, season: str) -> tuple[list[int], list[int]]:
+    """Which water-vapour levels of a LUT are Sen2Cor's ``wvXX`` tables of ``season``.
+
+    Returns ``(lut_levels, table_columns)``: indices into ``wv_cm`` and the matching columns of
+    :func:`columns_at`.  ESA's tables hold exactly these levels; our 6S tables add levels half-way between
+    them (:mod:`sen2cor.physics.generated_lut`), which the APDA and the WV-band fits (facts §7.5) leave out,
+    as they are defined on Sen2Cor's tables.
+
+    Raises
+    ------
+    ConfigError
+        ``season`` is not SUMMER or WINTER.
+    """
+    key = season.upper()
+    if key not in SEA_LEVEL_WV_SCALED:
+        raise ConfigError(f"unknown season {season!r} (SUMMER or WINTER)")
+    wv = np.asarray(wv_cm, dtype=np.float64)
+    levels: list[int] = []
+    columns: list[int] = []
+    for j, node in enumerate(np.asarray(SEA_LEVEL_WV_SCALED[key], dtype=np.float64) / 1000.0):
+        i = int(np.argmin(np.abs(wv - node)))
+        if abs(wv[i] - node) <= WV_NODE_TOLERANCE_CM:
+            levels.append(i)
+            columns.append(j)
+    return levels, columns
