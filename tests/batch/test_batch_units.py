@@ -48,9 +48,9 @@ def test_inputs_single_product_stays_single_and_folders_expand(tmp_path: Path) -
 def test_default_workers_is_memory_aware() -> None:
     settings = replace(L2ASettings(), user=replace(UserGipp(), nr_threads=8))
     gib = 2**30
-    assert batch.default_workers(settings, 10, memory_bytes=5 * gib) == 1  # one 4.5 GiB tile fits
+    assert batch.default_workers(settings, 10, memory_bytes=5 * gib) == 1  # one 3 GiB tile fits
     if batch.cpu_count() >= 2:
-        assert batch.default_workers(settings, 10, memory_bytes=9 * gib) == 2  # two fit
+        assert batch.default_workers(settings, 10, memory_bytes=6 * gib) == 2  # two fit
     assert batch.default_workers(settings, 10, memory_bytes=gib) == 1  # never below one
     cpus = batch.cpu_count()
     assert batch.default_workers(settings, 10, memory_bytes=100 * gib) == min(cpus, 8)

@@ -154,7 +154,7 @@ def build_parser(with_input: bool = True) -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="Several inputs: number of tiles processed at once in local worker processes "
-        "(default: min(CPUs, Nr_Threads, available memory / 4.5 GB))",
+        "(default: min(CPUs, Nr_Threads, available memory / 3 GB))",
     )
     parser.add_argument(
         "--dask-scheduler",

@@ -32,8 +32,8 @@ from sen2cor.runtime import configure_memory
 
 logger = logging.getLogger(__name__)
 
-TILE_MEMORY_BYTES: Final[int] = 9 * 2**29
-"""Memory budgeted per concurrently processed tile (4.5 GiB: a full tile's default run peaks at 4.1 GB,
+TILE_MEMORY_BYTES: Final[int] = 3 * 2**30
+"""Memory budgeted per concurrently processed tile (3 GiB: a full tile's default run peaks at 2.8 GB,
 docs/benchmarks.md)."""
 
 POLL_S: Final[float] = 0.2
@@ -227,7 +227,7 @@ def cpu_count() -> int:
 
 
 def default_workers(settings: L2ASettings, n_tiles: int, memory_bytes: int | None = None) -> int:
-    """Memory-aware worker count: ``min(CPUs, Nr_Threads, available memory / 4.5 GiB, tiles)``, at least 1.
+    """Memory-aware worker count: ``min(CPUs, Nr_Threads, available memory / 3 GiB, tiles)``, at least 1.
 
     Parameters
     ----------
