@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from sen2cor.errors import MetadataError, ProductError
 from sen2cor.io.l1c import read_l1c
 from sen2cor.io.l1c_bands import BandReader
+from sen2cor.testing.lowres import consistent_lowres_copy
 
 PARITY = "parity-a/input/S2A_MSIL1C_20171207T002051_N0206_R116_T55JEJ_20171207T032513.SAFE"
 T55JEJ = "s2-l1c-t55jej-lowres/S2A_MSIL1C_20171207T002051_N0206_R116_T55JEJ_20171207T032513.SAFE"
@@ -64,41 +64,6 @@ def test_parity_bands_are_read_as_toa(shared_data: Path) -> None:
     assert abs(float(b01.mean()) - float(r.toa("B01", 60).mean())) < 0.002
 
 
-def _consistent_lowres_copy(src: Path, dst: Path) -> Path:
-    """Copy the 64×-shrunk T55JEJ product and resample its images to one consistent 180/90/30 px grid.
-
-    The real images are 172/86/29 px while the metadata describe the full tile; a consistent test product
-    needs images and metadata that agree, so the copy gets both (the reader is not special-cased).
-    """
-    import rasterio
-    from rasterio.enums import Resampling
-
-    from sen2cor.grid import TileGrid
-    from sen2cor.testing.l1c_builder import write_jp2
-
-    safe = dst / src.name
-    shutil.copytree(src, safe)
-    granule = next((safe / "GRANULE").iterdir())
-    sizes = {10: (180, 180), 20: (90, 90), 60: (30, 30)}
-    grid = TileGrid(32755, 499980, 6900040, sizes)
-    from sen2cor.bands import band
-
-    for f in (granule / "IMG_DATA").glob("*_B??.jp2"):
-        res = band(f.stem[-3:]).resolution
-        with rasterio.open(f) as ds:
-            data = ds.read(1, out_shape=sizes[res], resampling=Resampling.nearest)
-        f.unlink()
-        write_jp2(f, data, grid, res)
-    mtd = granule / "MTD_TL.xml"
-    text = mtd.read_text()
-    for res, (nr, nc) in sizes.items():
-        text = text.replace(f'<Size resolution="{res}">\n        <NROWS>{10980 // (res // 10)}</NROWS>\n'
-                            f'        <NCOLS>{10980 // (res // 10)}</NCOLS>',
-                            f'<Size resolution="{res}">\n        <NROWS>{nr}</NROWS>\n        <NCOLS>{nc}</NCOLS>')
-    mtd.write_text(text)
-    return safe
-
-
 def test_lowres_product_size_mismatch_is_reported(shared_data: Path) -> None:
     p = read_l1c(shared_data / T55JEJ)
     with pytest.raises(ProductError, match=r"B02\.jp2: image is 172×172 pixels but MTD_TL.xml says 10980×10980"):
@@ -106,7 +71,7 @@ def test_lowres_product_size_mismatch_is_reported(shared_data: Path) -> None:
 
 
 def test_lowres_product_made_consistent(shared_data: Path, tmp_path: Path) -> None:
-    safe = _consistent_lowres_copy(shared_data / T55JEJ, tmp_path)
+    safe = consistent_lowres_copy(shared_data / T55JEJ, tmp_path)
     p = read_l1c(safe)
     assert p.tile.grid.shape(20) == (90, 90)
     toa = BandReader(p).toa_many(["B02", "B8A", "B09"], 20)

@@ -18,19 +18,15 @@ import numpy as np
 import pytest
 import rasterio
 from lxml import etree
-from rasterio.enums import Resampling
 
-from sen2cor.bands import band
 from sen2cor.cli.main import main
-from sen2cor.grid import TileGrid
-from sen2cor.testing.l1c_builder import write_jp2
+from sen2cor.testing.lowres import consistent_lowres_copy
 
 pytestmark = [pytest.mark.needs_shared_data, pytest.mark.slow]
 
 T55JEJ = "s2-l1c-t55jej-lowres/S2A_MSIL1C_20171207T002051_N0206_R116_T55JEJ_20171207T032513.SAFE"
 L1C_DS_ID = "S2A_OPER_MSI_L1C_DS_SGS__20171207T032513_S20171207T002252_N02.06"
 L1C_TILE_ID = "S2A_OPER_MSI_L1C_TL_SGS__20171207T032513_A012840_T55JEJ_N02.06"
-SIZES = {10: (180, 180), 20: (90, 90), 60: (30, 30)}
 DS_NAME = re.compile(r"^S2A_OPER_MSI_L2A_DS_EDRS_(?P<created>\d{8}T\d{6})_S20171207T002252_N99\.99$")
 DS_REPORTS = {
     "FORMAT_CORRECTNESS.xml",
@@ -43,33 +39,6 @@ XSD = {
     "MTD_DS.xml": "S2_PDI_Level-2A_Datastrip_Metadata.xsd",
     "MTD_TL.xml": "S2_PDI_Level-2A_Tile_Metadata.xsd",
 }
-
-
-def consistent_lowres_copy(src: Path, dst: Path) -> Path:
-    """The T55JEJ product with its images and MTD_TL sizes on one 180/90/30 px grid (other metadata as is)."""
-    safe = dst / src.name
-    shutil.copytree(src, safe)
-    for p in [safe, *safe.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    granule = next((safe / "GRANULE").iterdir())
-    grid = TileGrid(32755, 499980, 6900040, SIZES)
-    for f in (granule / "IMG_DATA").glob("*_B??.jp2"):
-        res = band(f.stem[-3:]).resolution
-        with rasterio.open(f) as ds:
-            data = ds.read(1, out_shape=SIZES[res], resampling=Resampling.nearest)
-        f.unlink()
-        write_jp2(f, data, grid, res)
-    mtd = granule / "MTD_TL.xml"
-    text = mtd.read_text()
-    for res, (nr, nc) in SIZES.items():
-        full = 10980 // (res // 10)
-        old = f'<Size resolution="{res}">\n        <NROWS>{full}</NROWS>\n        <NCOLS>{full}</NCOLS>'
-        assert old in text
-        text = text.replace(
-            old, f'<Size resolution="{res}">\n        <NROWS>{nr}</NROWS>\n        <NCOLS>{nc}</NCOLS>'
-        )
-    mtd.write_text(text)
-    return safe
 
 
 def standard_pdis(safe: Path, dst: Path) -> tuple[Path, Path]:
@@ -132,6 +101,12 @@ def generate(datastrip: Path, root: Path) -> Path:
     return ds
 
 
+def process_tile(datastrip: Path, tile: Path, root: Path, *extra: str) -> int:
+    """``L2A_Process --mode process_tile`` with work dir ``root/work`` and output ``root/tl``."""
+    return main(["--mode", "process_tile", "--datastrip", str(datastrip), "--tile", str(tile), "--work_dir",
+                 str(root / "work"), "--output_dir", str(root / "tl"), *extra])
+
+
 @pytest.fixture(scope="module")
 def compact_run(
     l1c: Path, env: list[str], tmp_path_factory: pytest.TempPathFactory
@@ -139,20 +114,7 @@ def compact_run(
     """PDGS run on the compact folders of the user product: (L2A datastrip, L2A tile, work dir)."""
     root = tmp_path_factory.mktemp("pdgs")
     ds = generate(next((l1c / "DATASTRIP").iterdir()), root)
-    args = [
-        "--mode",
-        "process_tile",
-        "--datastrip",
-        str(ds),
-        "--tile",
-        str(next((l1c / "GRANULE").iterdir())),
-        "--work_dir",
-        str(root / "work"),
-        "--output_dir",
-        str(root / "tl"),
-        *env,
-    ]
-    assert main(args) == 0
+    assert process_tile(ds, next((l1c / "GRANULE").iterdir()), root, *env) == 0
     (tile,) = (root / "tl").iterdir()
     return ds, tile, root / "work"
 
@@ -249,25 +211,8 @@ def test_standard_naming_pdis_with_databases(
     ds_in, tile_in = standard_pdis(l1c, tmp_path / "l1c")
     ds = generate(ds_in, tmp_path)
     assert DS_NAME.match(ds.name)
-    args = [
-        "--mode",
-        "process_tile",
-        "--datastrip",
-        str(ds),
-        "--tile",
-        str(tile_in),
-        "--work_dir",
-        str(tmp_path / "work"),
-        "--output_dir",
-        str(tmp_path / "tl"),
-        "--img_database_dir",
-        str(tmp_path / "img_db"),
-        "--res_database_dir",
-        str(tmp_path / "res_db"),
-        "--tif",
-        *env,
-    ]
-    assert main(args) == 0
+    extra = ["--img_database_dir", str(tmp_path / "img_db"), "--res_database_dir", str(tmp_path / "res_db"), "--tif"]
+    assert process_tile(ds, tile_in, tmp_path, *extra, *env) == 0
     (tile,) = (tmp_path / "tl").iterdir()
     assert tile.name.startswith("S2A_OPER_MSI_L2A_TL_EDRS_") and tile.name.endswith("_A012840_T55JEJ_N99.99")
     assert list((tmp_path / "img_db").iterdir()) == list((tmp_path / "res_db").iterdir()) == []
