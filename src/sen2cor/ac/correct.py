@@ -201,7 +201,6 @@ def correct_resolution(
     cells = cell_grid(shape)
     geometries = cell_geometries(cells, sun_zenith, sun_azimuth, view_zenith, view_azimuth)
     scene = scene_geometry(sun_zenith, sun_azimuth, view_zenith, view_azimuth)
-    del sun_zenith, sun_azimuth  # per-pixel angles: not needed any more (freed if the caller handed them over)
 
     cirrus = None
     if params.cirrus_correction and resolution > 10:

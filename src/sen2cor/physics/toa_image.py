@@ -137,9 +137,4 @@ class RadianceImage(LazyImage):
         return toa_to_radiance(np.asarray(self.toa[key]), self.solar_irradiance, self.cos_sza)
 
 
-def as_float(a: ToaImage | NDArray[np.floating]) -> NDArray[np.float32]:
-    """A float32 ndarray of ``a`` (converting a :class:`ToaImage`, no copy of a float32 array)."""
-    return np.asarray(a, dtype=np.float32)
-
-
-__all__ = ["LazyImage", "RadianceImage", "ToaImage", "as_float"]
+__all__ = ["LazyImage", "RadianceImage", "ToaImage"]

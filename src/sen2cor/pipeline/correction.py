@@ -153,7 +153,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     with timed(f"LUT load {res} m", timings):
         tables = load_tables(settings, product, res, season, ozone.du, aerosols)
     angles = product.tile.angles
-    sun = list(sun_angles(product, res))  # handed over below: the AC frees them after its geometry set-up
+    sza, saa = sun_angles(product, res)
     cams_index = _cams_visibility_index(product, res)
     nodata = scene.sc.scl == 0
     kept: dict[str, np.ndarray] = {}
@@ -170,7 +170,7 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
             data.toa, scene.sc.scl, resolution=res,
             lut=tables if len(tables) > 1 else next(iter(tables.values())),
             params=params, solar_irradiance=product.solar_irradiance,
-            sun_zenith=sun.pop(0), sun_azimuth=sun.pop(0),
+            sun_zenith=sza, sun_azimuth=saa,
             view_zenith=angles.mean_view_zenith, view_azimuth=angles.mean_view_azimuth,
             elevation_km=aux.elevation_km, terrain=aux.ac_terrain(),
             cams_visibility_index=cams_index, ozone_du=ozone.du, ozone_source=ozone.source, season=season,

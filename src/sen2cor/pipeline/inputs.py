@@ -75,12 +75,6 @@ def load_toa(reader: BandReader, resolution: int) -> ResolutionInputs:
     return ResolutionInputs(resolution, toa, b08)
 
 
-def load_toa_10m(reader: BandReader) -> dict[str, NDArray[np.float32]]:
-    """The four 10 m bands plus the 20 m bands the 10 m correction needs, all at 10 m."""
-    ids = [b for b in ("B02", "B03", "B04", "B08", "B8A", "B11", "B12") if b in reader.product.tile.band_files]
-    return reader.toa_many(ids, 10)
-
-
 def upsample_nearest(a: NDArray, factor: int, shape: tuple[int, int]) -> NDArray:
     """Nearest-neighbour up-sampling by an integer factor, cropped/padded to ``shape`` (facts §5 item 1)."""
     out = np.repeat(np.repeat(a, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
