@@ -196,3 +196,34 @@ def test_parameters_from_config_defaults() -> None:
     if not hasattr(gipp, "UserGipp") or not hasattr(cal_gipp, "AcGipp"):
         pytest.skip("configuration classes not available")
     assert AcParameters.from_gipps(gipp.UserGipp(), cal_gipp.AcGipp()) == AcParameters()
+
+
+def test_ddv_selection_by_strips_equals_one_strip(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The DDV selection runs by row strips on lazily converted bands: any strip height, same selection."""
+    from types import SimpleNamespace
+
+    from sen2cor.physics.toa_image import ToaImage
+    from sen2cor.sc.classes import SceneClass
+
+    rng = np.random.default_rng(3)
+    shape = (70, 40)
+    red = ToaImage(rng.integers(1000, 1300, shape).astype(np.uint16), -1000.0, 10000.0)
+    nir = ToaImage(rng.integers(1200, 5000, shape).astype(np.uint16), -1000.0, 10000.0)
+    b12 = rng.uniform(0.0, 0.15, shape).astype(np.float32)
+    b8a = rng.uniform(0.1, 0.5, shape).astype(np.float32)
+    scl = np.full(shape, SceneClass.VEGETATION, np.uint8)
+    scl[:5] = SceneClass.WATER
+    scl[30:33, 10:14] = SceneClass.HIGH_PROBA_CLOUDS
+    scl[50:52] = SceneClass.THIN_CIRRUS
+    params = SimpleNamespace(ac_swir_refl_lower_th=0.01, ac_ddv_16um_refl_th1=0.25, ac_swir_refl_ndvi_th=0.1,
+                             ac_ddv_swir_refl_th1=0.05, ac_ddv_swir_refl_th2=0.1, ac_ddv_swir_refl_th3=0.12,
+                             ac_min_ddv_area=2.0, ac_swir_22um_red_refl_ratio=0.5)
+    results = []
+    for rows in (1, 9, 1000):
+        monkeypatch.setattr(ddv, "DDV_STRIP_ROWS", rows)
+        results.append(ddv.select_ddv(red, nir, b12, b8a, scl, 30.0, params, 60, cirrus_correction=True))
+    first = results[0]
+    assert first.count > 0 and not first.mask[50:52].any() and not first.mask[30:33, 10:14].any()
+    for r in results[1:]:
+        assert np.array_equal(r.mask, first.mask) and np.array_equal(r.red_reference, first.red_reference)
+        assert (r.percentage, r.b12_threshold) == (first.percentage, first.b12_threshold)

@@ -51,3 +51,13 @@ def test_bright_pixels_equal_the_numpy_formulation(shape: tuple[int, int]) -> No
     bands["B8A"][: shape[0] // 3, : shape[1] // 2] = 0.15
     bands["B8A"][-1, -1] = bands["B11"][-1, -1] = 0.0
     np.testing.assert_array_equal(recoveries.bright_pixels(bands), _reference(bands))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_bright_pixels_by_row_chunks_equal_the_whole_image(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunks (halo of one row for the 3×3 detectors) change nothing, wherever the chunk edges fall."""
+    rng = np.random.default_rng(chunk)
+    names = ("B01", "B03", "B04", "B05", "B8A", "B10", "B11")
+    bands = {n: (np.round(rng.uniform(0.0, 0.6, (150, 41)) * 20) / 20).astype(np.float32) for n in names}
+    monkeypatch.setattr(recoveries, "BRIGHT_CHUNK_ROWS", chunk)
+    np.testing.assert_array_equal(recoveries.bright_pixels(bands), _reference(bands))

@@ -59,7 +59,7 @@ from sen2cor.ac.rt import (
     rt_table,
     visibility_of_index,
 )
-from sen2cor.ac.setup import Cell, Terrain, per_class
+from sen2cor.ac.setup import Cell, Terrain
 from sen2cor.physics import visibility as vis_mod
 from sen2cor.physics.lut import AtmosphericLut
 from sen2cor.sc.classes import SceneClass
@@ -172,8 +172,9 @@ def ddv_selection(ctx: AerosolContext) -> ddv_mod.DdvSelection:
     rho = {}
     for b in ("B12", "B8A"):
         bi = tables.index(b)
-        lp, e0t, edift = (per_class(a[bi, 0], ecl) for a in (tables.lp, tables.e0t, tables.edift))
-        rho[b] = ddv_mod.surface_reflectance_flat(ctx.radiance[b], lp, e0t, edift, ctx.scene.cos_sza)
+        # per strip, as the selection uses them (two full bands would take 0.24 GB at 20 m)
+        rho[b] = ddv_mod.FlatReflectanceImage(ctx.radiance[b], tables.lp[bi, 0], tables.e0t[bi, 0],
+                                              tables.edift[bi, 0], ecl, ctx.scene.cos_sza)
     return ddv_mod.select_ddv(ctx.toa["B04"], ctx.toa["B8A"], rho["B12"], rho["B8A"], ctx.scl, ctx.scene.sza_deg,
                               ctx.params, ctx.resolution, cirrus_correction=ctx.cirrus_correction)
 
@@ -380,9 +381,14 @@ def smooth_index_map(index: npt.NDArray[np.integer], mean_index: int, scl: npt.N
     rows, cols = index.shape
     nf = max(int(params.ac_ddv_smooting_window * 1000.0 / resolution), 3)
     nf = ddv_mod.odd(int(min(nf, min(cols / 2 - 2, rows / 2 - 2)))) if min(rows, cols) > 8 else 1
-    work = np.where(scl <= SceneClass.SATURATED_DEFECTIVE, mean_index, index).astype(np.float32)
-    out = np.floor(gaussian_smooth(work, nf) + 0.5).astype(np.uint8)
-    out[scl <= SceneClass.SATURATED_DEFECTIVE] = 0
+    invalid = scl <= SceneClass.SATURATED_DEFECTIVE
+    work = index.astype(np.float32)  # whole numbers, exact in float32
+    work[invalid] = np.float32(mean_index)
+    smooth = gaussian_smooth(work, nf)
+    del work
+    smooth += np.float32(0.5)
+    out = np.floor(smooth, out=smooth).astype(np.uint8)
+    out[invalid] = 0
     return out
 
 
@@ -467,7 +473,7 @@ def retrieve_aerosol(ctx: AerosolContext, cams_index: npt.NDArray[np.integer] | 
             mean_index = mean_ddv
         visibility = min(float(visibility_of_index(mean_index)), MAX_VISIBILITY_KM)
         factor, dratio = blue_path_factor(ctx, sel, mean_index)
-        index = np.full(ctx.scl.shape, mean_index, np.int64)
+        index = np.full(ctx.scl.shape, mean_index, np.uint8)  # indices 0…N_VIS_INDEX − 1 < 256
         index[sel.mask] = iv
         vis_map = smooth_index_map(index, mean_index, ctx.scl, p, ctx.resolution)
         logger.info("AOT from DDV: visibility %.2f km (DDV %.2f km), mean index %d", visibility, vis_ddv, mean_index)

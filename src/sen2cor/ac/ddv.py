@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -33,12 +34,17 @@ from sen2cor.ac.constants import (
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import N_VIS_INDEX, RtTable
 from sen2cor.physics import visibility as vis_mod
+from sen2cor.physics.toa_image import LazyImage
 from sen2cor.sc.classes import SceneClass
+from sen2cor.sc.strips import for_each_strip, strip_slices
 
 logger = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]
+
+DDV_STRIP_ROWS: Final[int] = 256
+"""Rows per strip of the DDV selection (memory only: the result does not depend on it)."""
 
 UNASSIGNED = 255
 """Marker of DDV pixels the inversion could not place (then given the mean index)."""
@@ -84,6 +90,30 @@ def surface_reflectance_flat(radiance: F32, lp: F32, e0t: F32, edift: F32, cos_s
     return (np.float32(np.pi) * (radiance - lp) / (e0t * np.float32(cos_sza) + edift)).astype(np.float32)
 
 
+class FlatReflectanceImage(LazyImage):
+    """:func:`surface_reflectance_flat` of a (lazy) radiance image, computed for the part asked for.
+
+    ``lp``, ``e0t`` and ``edift`` are table values per elevation class, looked up with the pixels'
+    ``elevation_class`` (tile shape; a broadcast on flat terrain) for the part only.
+    """
+
+    __slots__ = ("cos_sza", "e0t", "edift", "elevation_class", "lp", "radiance")
+
+    def __init__(self, radiance: LazyImage | F32, lp: F32, e0t: F32, edift: F32,
+                 elevation_class: npt.NDArray[np.integer], cos_sza: float) -> None:
+        self.radiance, self.lp, self.e0t, self.edift = radiance, lp, e0t, edift
+        self.elevation_class, self.cos_sza = elevation_class, cos_sza
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.radiance.shape)
+
+    def _part(self, key: Any) -> F32:
+        ecl = self.elevation_class[key]
+        return surface_reflectance_flat(np.asarray(self.radiance[key]), self.lp[ecl], self.e0t[ecl],
+                                        self.edift[ecl], self.cos_sza)
+
+
 def cloud_proximity(scl: npt.NDArray[np.uint8], resolution: int) -> Mask:
     """Pixels within ≈500 m of AC clouds (SCL 7–10): box mean of a 0/255 cloud mask over 1 km > 5 (facts §7.3)."""
     clouds = np.isin(scl, CLOUD_CLASSES_AC)
@@ -111,10 +141,12 @@ def select_ddv(
 
     Parameters
     ----------
-    toa_red, toa_nir : numpy.ndarray of float32, tile shape
+    toa_red, toa_nir : numpy.ndarray of float32 or LazyImage, tile shape
         TOA reflectance of B04 and B8A.
-    rho_b12, rho_b8a : numpy.ndarray of float32, tile shape
-        Surface reflectance of B12 and B8A at 23 km visibility (:func:`surface_reflectance_flat`).
+    rho_b12, rho_b8a : numpy.ndarray of float32 or LazyImage, tile shape
+        Surface reflectance of B12 and B8A at 23 km visibility (:func:`surface_reflectance_flat`,
+        :class:`FlatReflectanceImage`).  The selection runs by row strips, so lazy images are converted
+        strip by strip.
     scl : numpy.ndarray of uint8
         Scene classification.
     mean_sza_deg : float
@@ -129,24 +161,37 @@ def select_ddv(
     -------
     DdvSelection
     """
-    valid = scl > SceneClass.SATURATED_DEFECTIVE
-    b12 = np.where(valid & (scl != SceneClass.CLOUD_SHADOWS), rho_b12, np.float32(0.0))
-    if cirrus_correction:
-        b12 = np.where(scl == SceneClass.THIN_CIRRUS, np.float32(0.0), b12)
-    b12 = np.where(cloud_proximity(scl, resolution), np.float32(0.0), b12)
-    ndvi = (toa_nir - toa_red) / np.maximum(toa_nir + toa_red, np.float32(0.01))
-    sun_ok = np.cos(np.deg2rad(mean_sza_deg)) * COS_BETA_SCALE > np.fix(
-        np.cos(np.deg2rad(DDV_MAX_SOLAR_ZENITH_DEG)) * COS_BETA_SCALE)
-    base = (
-        (b12 > params.ac_swir_refl_lower_th)
-        & (toa_red <= params.ac_ddv_16um_refl_th1)
-        & (ndvi > params.ac_swir_refl_ndvi_th)
-        & (rho_b8a < DDV_NIR_SURFACE_MAX)
-        & (scl == SceneClass.VEGETATION)
-        & bool(sun_ok)
-    )
-    n_valid = int(np.count_nonzero(valid))
-    n_water = int(np.count_nonzero(scl == SceneClass.WATER))
+    shape = scl.shape
+    near_clouds = cloud_proximity(scl, resolution)
+    sun_ok = bool(np.cos(np.deg2rad(mean_sza_deg)) * COS_BETA_SCALE > np.fix(
+        np.cos(np.deg2rad(DDV_MAX_SOLAR_ZENITH_DEG)) * COS_BETA_SCALE))
+    b12 = np.empty(shape, np.float32)
+    base = np.empty(shape, bool)
+    counts = np.zeros((len(strip_slices(shape[0], DDV_STRIP_ROWS)), 2), np.int64)  # valid, water per strip
+
+    def strip(rows: slice) -> None:
+        # pixel by pixel, so by row strips: only the strip's reflectances are converted to float32
+        s = scl[rows]
+        valid = s > SceneClass.SATURATED_DEFECTIVE
+        x = np.where(valid & (s != SceneClass.CLOUD_SHADOWS), rho_b12[rows], np.float32(0.0))
+        if cirrus_correction:
+            x = np.where(s == SceneClass.THIN_CIRRUS, np.float32(0.0), x)
+        x = np.where(near_clouds[rows], np.float32(0.0), x)
+        red, nir = toa_red[rows], toa_nir[rows]
+        ndvi = (nir - red) / np.maximum(nir + red, np.float32(0.01))
+        base[rows] = (
+            (x > params.ac_swir_refl_lower_th)
+            & (red <= params.ac_ddv_16um_refl_th1)
+            & (ndvi > params.ac_swir_refl_ndvi_th)
+            & (rho_b8a[rows] < DDV_NIR_SURFACE_MAX)
+            & (s == SceneClass.VEGETATION)
+            & sun_ok
+        )
+        b12[rows] = x
+        counts[rows.start // DDV_STRIP_ROWS] = np.count_nonzero(valid), np.count_nonzero(s == SceneClass.WATER)
+
+    for_each_strip(strip, shape[0], DDV_STRIP_ROWS)
+    n_valid, n_water = (int(v) for v in counts.sum(axis=0))
     empty = DdvSelection(np.zeros(scl.shape, bool), np.zeros(0, np.float32), 0.0, 0.0, 0.0)
     if n_valid == 0:
         return empty

@@ -21,7 +21,7 @@ from scipy.signal._signaltools import _calc_oa_lens
 
 Float32Array = NDArray[np.float32]
 
-BAND_BLOCKS: Final[int] = 8
+BAND_BLOCKS: Final[int] = 2
 """Block rows transformed together (performance/memory only)."""
 
 

@@ -89,6 +89,9 @@ def line_detector_weights() -> NDArray[np.float64]:
 
 BRIGHT_BLOCK_ROWS: Final[int] = 64
 """Rows per block of the bright-pixel kernel (performance only)."""
+BRIGHT_CHUNK_ROWS: Final[int] = 512
+"""Rows converted to float32 at a time for the bright-pixel kernel (memory only; any value gives the same
+result)."""
 _DBL_EPSILON = float(np.finfo(np.float64).eps)
 
 
@@ -151,13 +154,22 @@ def bright_pixels(bands: dict[str, Float32Array]) -> NDArray[np.bool_]:
     maximum) positive and above the NDVI (Fmask 4.0).  Ratios are float32 and 0/0 is never bright.
     """
     names = ("B01", "B03", "B04", "B05", "B8A", "B10", "B11")
-    b01, b03, b04, b05, b8a, b10, b11 = (np.ascontiguousarray(bands[n], dtype=np.float32) for n in names)
     limits = np.array(
         [HOLLSTEIN_B03_MIN, HOLLSTEIN_B05_B11_MAX, HOLLSTEIN_B11_MINUS_B10_MIN, HOLLSTEIN_B01_MAX],
         dtype=np.float32,
     )
-    out = np.empty(b01.shape, dtype=np.bool_)
-    _bright_kernel(b01, b03, b04, b05, b8a, b10, b11, line_detector_weights(), limits, out)
+    weights = line_detector_weights()
+    rows = bands["B01"].shape[0]
+    out = np.empty(bands["B01"].shape, dtype=np.bool_)
+    # By chunks of rows with one halo row on each side (the 3×3 detectors): seven float32 bands of a
+    # full tile at once would take 0.84 GB (TOA images convert only the rows asked for).
+    for r0 in range(0, rows, BRIGHT_CHUNK_ROWS):
+        r1 = min(r0 + BRIGHT_CHUNK_ROWS, rows)
+        h0, h1 = max(r0 - 1, 0), min(r1 + 1, rows)
+        part = [np.ascontiguousarray(bands[n][h0:h1], dtype=np.float32) for n in names]
+        chunk = np.empty(part[0].shape, dtype=np.bool_)
+        _bright_kernel(*part, weights, limits, chunk)
+        out[r0:r1] = chunk[r0 - h0:r1 - h0]
     return out
 
 
