@@ -121,12 +121,12 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
     t = ctx.terrain
     out = np.zeros(toa.shape, np.float32)
     per_pixel_vis = band_info(bid).wavelength_um < PER_PIXEL_VISIBILITY_MAX_UM
-    cos_beta = t.cos_beta_floored
     for k, (cell, geom) in enumerate(zip(ctx.cells, ctx.geometries)):
         win = (cell.rows, cell.cols)
         toa_c = toa[win]
         if not np.any(toa_c > 0):
             continue
+        cos_beta = t.cos_beta_floored_at(win)  # per cell: no tile-size temporary per band
         rad = radiance(toa_c, solar_irradiance, geom.cos_sza)
         common = {"terrain_refl": p.ac_terrain_refl_start, "terrain_flux": t.terrain_iteration,
                       "floor": TERRAIN_FLUX_FLOOR, "cap": p.ac_topo_corr_cutoff}
@@ -134,7 +134,7 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
             assert ctx.wv_fits is not None and ctx.wv_scaled is not None
             fits = ctx.wv_fits[k]
             coeffs = fits.coeffs[:, fits.index(bid), :, ctx.wv_range, :]
-            rho = reflectance_from_wv_fits(rad, ctx.wv_scaled[win], t.elevation_class[win], coeffs, cos_beta[win],
+            rho = reflectance_from_wv_fits(rad, ctx.wv_scaled[win], t.elevation_class[win], coeffs, cos_beta,
                                            t.sky_view[win], t.sunlit[win], geom.cos_sza,
                                            lp_scale=ctx.lp_factors.get(bid, 1.0), **common)
         else:
@@ -143,7 +143,7 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
             lp = tab.lp[bi] * np.float32(ctx.lp_factors.get(bid, 1.0))
             vis = ctx.vis_index[win] if per_pixel_vis else ctx.mean_index
             rho = reflectance_from_tables(rad, vis, t.elevation_class[win], lp, tab.e0t[bi], tab.edift[bi],
-                                          tab.tsun[bi], cos_beta[win], t.sky_view[win], t.sunlit[win],
+                                          tab.tsun[bi], cos_beta, t.sky_view[win], t.sunlit[win],
                                           geom.cos_sza, **common)
         if bid in ctx.brdf_factors:
             rho = rho * ctx.brdf_factors[bid][win]

@@ -110,12 +110,15 @@ def cell_geometries(
     view_azimuth: float,
 ) -> list[Geometry]:
     """Mean sun angles of each cell (SZA clipped to 70°) with the tile-mean view angles (facts §5, §7.2)."""
-    sza = np.asarray(sun_zenith, dtype=np.float64)
-    saa = np.asarray(sun_azimuth, dtype=np.float64)
+    def cell_mean(angle: npt.ArrayLike, c: Cell) -> float:
+        if np.ndim(angle) != 2:
+            return float(np.asarray(angle, dtype=np.float64))
+        # the cell alone (a lazy angle image interpolates just the cell)
+        return float(np.nanmean(np.asarray(angle[c.rows, c.cols], dtype=np.float64)))  # type: ignore[index]
+
     out = []
     for c in cells:
-        z = float(np.nanmean(sza[c.rows, c.cols])) if sza.ndim == 2 else float(sza)
-        a = float(np.nanmean(saa[c.rows, c.cols])) if saa.ndim == 2 else float(saa)
+        z, a = cell_mean(sun_zenith, c), cell_mean(sun_azimuth, c)
         out.append(Geometry(min(z, MAX_SOLAR_ZENITH_DEG), a, abs(float(view_zenith)), float(view_azimuth)))
     return out
 
@@ -194,6 +197,10 @@ class Terrain:
     def cos_beta_floored(self) -> F32:
         """cos β floored at 26/255 (β ≤ 84.1°) as used by the reflectance retrieval (facts §7.1, §10)."""
         return np.maximum(self.cos_beta, np.float32(COS_BETA_FLOOR / COS_BETA_SCALE))
+
+    def cos_beta_floored_at(self, window: tuple[slice, slice]) -> F32:
+        """:attr:`cos_beta_floored` of a window only."""
+        return np.maximum(self.cos_beta[window], np.float32(COS_BETA_FLOOR / COS_BETA_SCALE))
 
     @property
     def max_elevation_km(self) -> float:

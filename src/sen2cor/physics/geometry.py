@@ -8,6 +8,8 @@ nearest valid neighbour first, and zero sun-zenith nodes are replaced by the gri
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
@@ -15,6 +17,7 @@ from scipy import ndimage
 from sen2cor.errors import ProcessingError
 from sen2cor.grid import TileGrid
 from sen2cor.io.l1c_model import AngleGrid
+from sen2cor.physics.toa_image import LazyImage
 
 MAX_SUN_ZENITH_AC_DEG = 70.0
 """Sun zenith is clipped to 70° for the atmospheric correction (facts §3, §5 "Angles")."""
@@ -117,11 +120,86 @@ def zenith_azimuth_at(
     shape, offset = _extent(tile, resolution, window)
     step = (grid.row_step_m, grid.col_step_m)
     z = grid_to_pixels(zen, step, resolution, shape, offset)
+    return z.astype(np.float32), _azimuth_pixels(az, step, resolution, shape, offset)
+
+
+def azimuth_at(
+    grid: AngleGrid, tile: TileGrid, resolution: int, *, window: tuple[int, int, int, int] | None = None,
+) -> NDArray[np.float32]:
+    """The azimuth of :func:`zenith_azimuth_at` alone (same values)."""
+    shape, offset = _extent(tile, resolution, window)
+    az = _fill_nan(grid.azimuth.astype(np.float32))
+    return _azimuth_pixels(az, (grid.row_step_m, grid.col_step_m), resolution, shape, offset)
+
+
+def _azimuth_pixels(az: NDArray[np.float32], step: tuple[float, float], resolution: int, shape: tuple[int, int],
+                    offset: tuple[int, int]) -> NDArray[np.float32]:
     rad = np.deg2rad(az)
     s = grid_to_pixels(np.sin(rad), step, resolution, shape, offset)
     c = grid_to_pixels(np.cos(rad), step, resolution, shape, offset)
-    a = (np.rad2deg(np.arctan2(s, c)) % 360.0).astype(np.float32)
-    return z.astype(np.float32), a
+    return (np.rad2deg(np.arctan2(s, c)) % 360.0).astype(np.float32)
+
+
+def _at_least_two(start: int, n: int, size: int) -> tuple[int, int]:
+    """``(start, n)`` of a span grown to 2 pixels where the image allows (1-pixel spans only)."""
+    if n >= 2 or size < 2:
+        return start, n
+    start = min(start, size - 2)
+    return start, 2
+
+
+class AngleImage(LazyImage):
+    """Per-pixel zenith or azimuth of an angle grid, interpolated only for the part that is asked for.
+
+    ``img[rows, cols]`` (slices with step 1) interpolates that window alone; other indices interpolate the
+    whole image first.  A full 20 m tile of sun zenith and azimuth is 0.24 GB that a run would otherwise
+    hold from start to end while it needs the angles per cell, or once (cos SZA of flat terrain).
+
+    Parameters
+    ----------
+    grid:
+        The angle grid (``MTD_TL.xml``).
+    tile:
+        The tile grid giving the image size at ``resolution``.
+    which:
+        ``"zenith"`` or ``"azimuth"``.
+    sun:
+        Sun grid (zero-zenith nodes replaced as :func:`zenith_at` does).
+    window:
+        ``(row, col, nrows, ncols)`` of the image in tile pixels (a region of interest), else the tile.
+    """
+
+    __slots__ = ("_grid", "_offset", "_resolution", "_shape", "_sun", "_tile", "_which")
+
+    def __init__(self, grid: AngleGrid, tile: TileGrid, resolution: int, which: Literal["zenith", "azimuth"], *,
+                 sun: bool = False, window: tuple[int, int, int, int] | None = None) -> None:
+        self._grid, self._tile, self._resolution, self._which, self._sun = grid, tile, resolution, which, sun
+        self._shape, self._offset = _extent(tile, resolution, window)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._shape
+
+    def _window(self, r0: int, c0: int, nr: int, nc: int) -> NDArray[np.float32]:
+        # At least 2 × 2 pixels (within the image): a single row or column would make the interpolation's
+        # matrix products matrix-vector products, whose float32 sums may differ in the last bit.
+        (r0e, nre), (c0e, nce) = (_at_least_two(o, n, size) for o, n, size in ((r0, nr, self._shape[0]),
+                                                                                (c0, nc, self._shape[1])))
+        win = (self._offset[0] + r0e, self._offset[1] + c0e, nre, nce)
+        if self._which == "zenith":
+            out = zenith_at(self._grid, self._tile, self._resolution, sun=self._sun, window=win)
+        else:
+            out = azimuth_at(self._grid, self._tile, self._resolution, window=win)
+        return out[r0 - r0e:r0 - r0e + nr, c0 - c0e:c0 - c0e + nc]
+
+    def _part(self, key: Any) -> NDArray[np.float32]:
+        k = key if isinstance(key, tuple) else (key,)
+        if len(k) <= 2 and all(isinstance(s, slice) for s in k):
+            spans = [s.indices(n) for s, n in zip(k + (slice(None),) * (2 - len(k)), self._shape)]
+            if all(step == 1 for _, _, step in spans):
+                (r0, r1, _), (c0, c1, _) = spans
+                return self._window(r0, c0, max(r1 - r0, 0), max(c1 - c0, 0))
+        return self._window(0, 0, *self._shape)[key]
 
 
 def relative_azimuth(sun_azimuth: NDArray[np.float32] | float, view_azimuth: NDArray[np.float32] | float

@@ -37,7 +37,7 @@ from sen2cor.grid import TileGrid
 from sen2cor.io.l1c_bands import BandReader, resample
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ResolutionResult
-from sen2cor.physics.geometry import zenith_azimuth_at
+from sen2cor.physics.geometry import AngleImage
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +91,17 @@ def grid_window(grid: TileGrid) -> RoiWindow | None:
     return grid.window if isinstance(grid, WindowGrid) else None
 
 
-def sun_angles(product: L1CProduct, resolution: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Per-pixel sun zenith/azimuth on ``product.tile.grid``, also for a cropped (ROI) grid."""
+def sun_angles(product: L1CProduct, resolution: int) -> tuple[AngleImage, AngleImage]:
+    """Per-pixel sun zenith/azimuth on ``product.tile.grid``, also for a cropped (ROI) grid.
+
+    Lazy images (:class:`~sen2cor.physics.geometry.AngleImage`): a part is interpolated when it is used.
+    """
     grid = product.tile.grid
     win = grid_window(grid)
-    if win is None:
-        return zenith_azimuth_at(product.tile.angles.sun, grid, resolution, sun=True)
-    r, c, nr, nc = win.at(resolution)
-    # The angle grid is anchored at the tile corner: interpolate up to the window's end, keep the window.
-    extent = TileGrid(grid.epsg, grid.ulx, grid.uly, {resolution: (r + nr, c + nc)})
-    z, a = zenith_azimuth_at(product.tile.angles.sun, extent, resolution, sun=True)
-    return z[r:, c:], a[r:, c:]
+    window = None if win is None else win.at(resolution)  # the angle grid is anchored at the tile corner
+    sun = product.tile.angles.sun
+    return (AngleImage(sun, grid, resolution, "zenith", sun=True, window=window),
+            AngleImage(sun, grid, resolution, "azimuth", sun=True, window=window))
 
 
 def crop_product(product: L1CProduct, win: RoiWindow) -> L1CProduct:
