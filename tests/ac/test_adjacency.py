@@ -48,3 +48,30 @@ def test_true_background_inverts_exactly(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(adjacency, "background_mean", lambda *a, **k: bg)
     out = correct_band("B02", apparent, 1.0, 0.0, setup)
     np.testing.assert_allclose(out, rho, atol=2e-6)
+
+
+@pytest.mark.parametrize("strip_rows", [1, 7, 16, 500])
+def test_step2_by_strips_equals_the_whole_tile(strip_rows: int) -> None:
+    """Row strips with a box/2 halo (the 20 m run's step 2) give the whole-tile result: no-data border,
+    replaced clouds, per-pixel q and s and a band without adjacency included; the box mean's running sums
+    start elsewhere, so float32 may differ in its last bits only."""
+    rng = np.random.default_rng(strip_rows)
+    shape = (90, 70)
+    rho = rng.uniform(0.0, 0.5, shape).astype(np.float32)
+    scl = np.full(shape, SceneClass.VEGETATION, np.uint8)
+    scl[:12, :20] = SceneClass.NO_DATA
+    scl[40:55, 30:50] = SceneClass.HIGH_PROBA_CLOUDS
+    scl[60:80, 5:25] = SceneClass.WATER
+    rho[scl == SceneClass.NO_DATA] = 0.0
+    setup = setup_adjacency(scl, adj_km=0.5, resolution=60)
+    assert setup.border is not None and setup.replace_clouds and setup.box // 2 > 1
+    q = rng.uniform(0.1, 0.4, shape).astype(np.float32)
+    for band, s in (("B02", 0.1), ("B09", 0.05)):
+        whole = correct_band(band, rho, q, s, setup)
+        strips = adjacency.correct_band_by_strips(band, rho, q, s, setup, strip_rows=strip_rows)
+        np.testing.assert_allclose(strips, whole, rtol=2e-7, atol=1e-7)
+        assert np.array_equal(strips == 0, whole == 0)
+        own = rho.copy()  # in place: the same values, written over the input
+        in_place = adjacency.correct_band_by_strips(band, own, q, s, setup, strip_rows=strip_rows, in_place=True)
+        assert np.array_equal(in_place, strips)
+        assert (in_place is own) == (strip_rows >= setup.box // 2)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from sen2cor.ac import aot as aot_mod
 from sen2cor.ac import cirrus as cirrus_mod
-from sen2cor.ac.adjacency import correct_band, setup_adjacency
+from sen2cor.ac.adjacency import correct_band_by_strips, setup_adjacency
 from sen2cor.ac.boa import BoaContext, blue_lp_factors, step1_band
 from sen2cor.ac.brdf import brdf_factors
 from sen2cor.ac.constants import LUT_TOP_ELEVATION_KM, MAX_VISIBILITY_KM, WV_DEPENDENT_BANDS, WV_SCALE
@@ -111,7 +111,7 @@ def correct_resolution(
     season: str | None = None,
     fixed_wv_cm: float | None = None,
     release_toa: bool = False,
-    boa_sink: Callable[[str, F32], npt.NDArray[np.generic]] | None = None,
+    boa_sink: Callable[[str, F32], npt.NDArray[np.generic] | None] | None = None,
 ) -> AcResult:
     """Atmospheric correction of one tile at one resolution.
 
@@ -157,7 +157,8 @@ def correct_resolution(
     boa_sink : callable, optional
         Called with ``(band id, surface reflectance)`` as soon as a band is corrected (0 = no data; the
         array is the sink's to modify); what it returns is kept in ``AcResult.boa`` instead (e.g. the
-        encoded uint16 product DN, half the memory of float32).
+        encoded uint16 product DN, half the memory of float32), nothing when it returns None (the sink
+        wrote the band).
 
     Returns
     -------
@@ -273,6 +274,11 @@ def correct_resolution(
             vegetation_ratio=params.ac_vegetation_index_th))
 
     # ---------------------------------------------------------------- reflectance
+    if release_toa:  # bands not corrected (B10: the cirrus correction is done) are not needed any more
+        for b in [b for b in toa if b not in bands]:
+            toa.pop(b, None)
+            if handed_over is not None:
+                handed_over.pop(keys[b], None)
     adj = setup_adjacency(scl, params.adj_km, resolution, cirrus_correction=cirrus is not None)
     centre = tables[ctx_boa.centre]
     boa: dict[str, npt.NDArray[np.generic]] = {}
@@ -286,11 +292,13 @@ def correct_resolution(
             bi = centre.index(b)
             q = per_class(centre.q[bi, aer.mean_index], terrain_state.elevation_class)
             s = per_class(centre.s[bi, aer.mean_index], terrain_state.elevation_class)
-            rho = correct_band(b, rho, q, s, adj)
+            rho = correct_band_by_strips(b, rho, q, s, adj, in_place=True)
         else:
             rho[~valid] = 0.0
         negative[b] = 100.0 * np.count_nonzero((rho < 0) & valid) / n_valid
-        boa[b] = rho if boa_sink is None else boa_sink(b, rho)
+        kept = rho if boa_sink is None else boa_sink(b, rho)
+        if kept is not None:
+            boa[b] = kept
         del rho
         if release_toa:
             toa.pop(b, None)

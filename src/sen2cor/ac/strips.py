@@ -11,11 +11,11 @@ in row strips of the tile:
    10 m pixels, so the fractions are the same);
 2. :func:`step1_strip` on each strip — step-1 reflectance, whose sums :class:`FillSums` collects for the
    no-data / cloud fill of the box mean;
-3. :func:`step2_strip` on each strip extended by :attr:`StripSetup.halo` rows on both sides — adjacency
-   and spherical albedo; the halo rows are dropped.
+3. :func:`step2_masks` and :func:`step2_band` on each strip extended by :attr:`StripSetup.halo` rows on
+   both sides, one band at a time — adjacency and spherical albedo; the halo rows are dropped.
 
 The result equals :func:`sen2cor.ac.correct.correct_resolution` with ``previous`` on the whole tile up to
-floating-point summation order (``tests/ac/test_strips.py``).  Rugged terrain (terrain iteration, BRDF)
+floating-point summation order (``tests/pipeline/test_ten_metre.py``).  Rugged terrain (terrain iteration, BRDF)
 is not handled here: the caller corrects such tiles as a whole.
 """
 
@@ -216,27 +216,27 @@ class FillSums:
         return BackgroundFill(nodata, clouds)
 
 
-def step2_strip(setup: StripSetup, rho: dict[str, F32], scl: U8, fills: FillSums) -> dict[str, F32]:
-    """Adjacency and spherical albedo (facts §7.7) of a strip given with its halo rows.
+def step2_masks(setup: StripSetup, scl: U8) -> AdjacencySetup:
+    """The step-2 masks of a strip given with its halo rows, shared by its bands.
 
-    ``rho``/``scl`` cover the strip plus up to :attr:`StripSetup.halo` rows above and below (fewer at the
-    tile edges); the returned arrays have the same rows — the caller keeps the strip's own.
+    The strip covers its own rows plus up to :attr:`StripSetup.halo` rows above and below (fewer at the
+    tile edges); :func:`step2_band` returns the same rows — the caller keeps the strip's own.
     """
     valid = scl > SceneClass.SATURATED_DEFECTIVE
-    if not setup.step2:
-        return {b: np.where(valid, r, np.float32(0.0)) for b, r in rho.items()}
     border = None
-    if setup.any_nodata:
+    if setup.step2 and setup.any_nodata:
         frac = box_mean(valid.astype(np.float32), setup.box)
         border = (frac > 0) & (frac < BORDER_MASK_MAX)
-    adj = AdjacencySetup(valid, np.isin(scl, CLOUD_CLASSES_AC), np.isin(scl, CLEAR_CLASSES), setup.replace_clouds,
-                         setup.high_cloud, setup.box, border)
+    return AdjacencySetup(valid, np.isin(scl, CLOUD_CLASSES_AC), np.isin(scl, CLEAR_CLASSES), setup.replace_clouds,
+                          setup.high_cloud, setup.box, border)
+
+
+def step2_band(setup: StripSetup, adj: AdjacencySetup, band_id: str, rho: F32, fills: FillSums) -> F32:
+    """Step 2 of one band of a strip with its halo rows, with the strip's :func:`step2_masks`."""
+    if not setup.step2:
+        return np.where(adj.valid, rho, np.float32(0.0))
     centre = setup.tables[centre_cell(setup.cells)]
-    cls = setup.elevation_class
-    out = {}
-    for b, r in rho.items():
-        bi = centre.index(b)
-        q = centre.q[bi, setup.mean_index, cls]
-        s = centre.s[bi, setup.mean_index, cls]
-        out[b] = correct_band(b, r, q, s, adj, fill=fills.fill(setup, b))
-    return out
+    bi = centre.index(band_id)
+    q = centre.q[bi, setup.mean_index, setup.elevation_class]
+    s = centre.s[bi, setup.mean_index, setup.elevation_class]
+    return correct_band(band_id, rho, q, s, adj, fill=fills.fill(setup, band_id))

@@ -181,15 +181,15 @@ def _pass2(settings: L2ASettings, writer: L2AWriter, setup: st.StripSetup, prev,
     with writer.strip_images(10, keys) as images:
         for r0, r1 in strips(shape[0]):
             h0, h1 = max(0, r0 - halo), min(shape[0], r1 + halo)
-            rho = {b: spill.rows(b, h0, h1) for b in setup.bands}
-            out = st.step2_strip(setup, rho, st.upsample_rows(scl20, shape, h0, h1), sums)
-            del rho
+            adj = st.step2_masks(setup, st.upsample_rows(scl20, shape, h0, h1))
             core = slice(r0 - h0, r1 - h0)
             dn = {}
-            for b in setup.bands:
-                v = out.pop(b)[core]
+            for b in setup.bands:  # one band at a time: a strip's temporaries, not four
+                v = st.step2_band(setup, adj, b, spill.rows(b, h0, h1), sums)[core]
                 dn[b] = encode.encode_boa(np.where(v == 0, np.float32(np.nan), v), offset=writer.offset)
+                del v
                 images[b].write(ro + r0, dn[b], co)
+            del adj
             scl = st.upsample_rows(scl20, shape, r0, r1)
             images["AOT"].write(ro + r0, encode.encode_aot(st.upsample_rows(prev.aot550, shape, r0, r1)), co)
             wv = np.where(scl > 1, st.upsample_rows(prev.wv_cm, shape, r0, r1), np.float32(0.0))
