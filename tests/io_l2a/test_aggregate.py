@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sen2cor.io.l2a import aggregate
 from sen2cor.io.l2a.aggregate import block_mean, scl_decimate
 
 from .conftest import PARITY_INPUT
@@ -50,3 +51,17 @@ def test_block_mean_reproduces_sen2cor_33_bit_exactly() -> None:
         with rasterio.open(next(g.glob(p20))) as s20, rasterio.open(next(g.glob(p60))) as s60:
             a20, a60 = s20.read(1), s60.read(1)
         assert np.array_equal(block_mean(a20, out_shape=a60.shape), a60), p20
+
+
+@pytest.mark.parametrize("strip_blocks", [1, 2, 5, 1000])
+def test_block_mean_by_strips_equals_one_strip(strip_blocks: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The strips of whole blocks (memory bound) change nothing, partial edge blocks included."""
+    rng = np.random.default_rng(strip_blocks)
+    dn = rng.integers(0, 12000, (31, 17)).astype(np.uint16)
+    expected = np.zeros((11, 6))
+    for i in range(11):
+        for j in range(6):
+            expected[i, j] = np.rint(dn[3 * i:3 * i + 3, 3 * j:3 * j + 3].astype(float).mean())
+    monkeypatch.setattr(aggregate, "BLOCK_MEAN_STRIP_BLOCKS", strip_blocks)
+    out = aggregate.block_mean(dn, out_shape=(12, 6))
+    assert out.dtype == np.uint16 and np.array_equal(out[:11], expected) and not out[11].any()

@@ -116,3 +116,20 @@ def test_boa_offset_matches_esa_product_convention() -> None:
     rho = encode.decode_boa(valid)
     assert np.array_equal(encode.encode_boa(rho), valid)
     assert valid.min() >= 1 and np.median(rho) < 0.5
+
+
+def test_encoding_by_row_blocks_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BOA, AOT/WVP and TCI encodings run by row blocks on large images (bounded temporaries): the blocks
+    change no value, wherever they fall."""
+    rng = np.random.default_rng(11)
+    rho = rng.uniform(-0.05, 1.2, (53, 29)).astype(np.float32)
+    rho[rng.random(rho.shape) < 0.05] = np.nan
+    aot = rng.uniform(0.0, 2.0, rho.shape).astype(np.float32)
+    scl = rng.integers(0, 12, rho.shape).astype(np.uint8)
+    dn = encode.encode_boa(rho, nodata=scl == 0)
+    whole = (dn, encode.encode_aot(aot, scl), encode.encode_wvp(aot * 3, scl), encode.encode_tci(dn, dn[::-1], dn))
+    monkeypatch.setattr(encode, "ENCODE_BLOCK_ROWS", 4)  # 53 rows > 2 × 4: the block path
+    blocks = (encode.encode_boa(rho, nodata=scl == 0), encode.encode_aot(aot, scl), encode.encode_wvp(aot * 3, scl),
+              encode.encode_tci(dn, dn[::-1], dn))
+    for a, b in zip(whole, blocks):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

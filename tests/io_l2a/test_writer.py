@@ -262,3 +262,32 @@ def test_tif_raw_and_scl_cog(small_l1c, tmp_path: Path, fmt: str, ext: str,  # t
         assert np.array_equal(src.read(1), r20.scl)
     granule = etree.parse(str(p / "MTD_MSIL2A.xml")).getroot().find(".//Granule")
     assert granule.get("imageFormat") == "BINARY"
+
+
+def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each band given to ``resolution_images`` as soon as it exists (what the pipeline does while it
+    corrects the next band) writes the same images as the whole result at once, 60 m, TCI and PVI included."""
+    import dataclasses
+
+    l1c, r20 = product["l1c"], product["r20"]
+    writer = L2AWriter(l1c, tmp_path, ProcessingInfo(), now=NOW, threads=2)
+    with writer:
+        images = writer.resolution_images(20, aggregate_to_60=True, background=True)
+        nodata = r20.scl == 0
+        for band_id in ("B05", "B02", "B03", "B04", "B8A"):  # any order; TCI once B02-B04 are in
+            images.put_boa(band_id, r20.boa[band_id].copy(), nodata)
+        rest = dataclasses.replace(r20, boa={b: v for b, v in r20.boa.items() if b not in images.added})
+        writer.write_resolution(rest, aggregate_to_60=True, b09_60m=product["b09"], images=images)
+        with pytest.raises(ProcessingError, match="do not match"):
+            writer.write_resolution(r20, images=writer.resolution_images(20, aggregate_to_60=True))
+        writer.write_metadata(full_info())
+        path = writer.finalise()
+
+    def images_of(p: Path) -> dict[str, Path]:
+        g = next((p / "GRANULE").glob("*"))
+        return {f.name.split("_", 2)[-1]: f for f in sorted(g.rglob("*.jp2")) if "R10m" not in f.parts}
+
+    early, whole = images_of(path), images_of(product["path"])
+    assert set(early) == set(whole) and any("TCI_20m" in k for k in early) and any("PVI" in k for k in early)
+    for key, f in early.items():
+        assert np.array_equal(read_image(f), read_image(whole[key])), key

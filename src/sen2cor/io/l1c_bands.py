@@ -25,6 +25,7 @@ from scipy import ndimage
 from sen2cor.bands import BY_ID, band
 from sen2cor.errors import ProductError
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.scratch import RawImage
 from sen2cor.physics.radiometry import NODATA_DN, dn_to_toa
 from sen2cor.physics.toa_image import ToaImage
 
@@ -112,12 +113,18 @@ class BandReader:
         Optional scratch folder: the 10 m bands' DN decoded for the 20 m run are kept there uncompressed
         (241 MB per band for a full tile), and the 10 m run reads them back instead of decoding the
         JPEG 2000 a second time.
+    dn_dir:
+        Optional scratch folder for the images of :meth:`toa_image`: their DN are written there and read
+        back by the rows a step uses (:class:`~sen2cor.io.scratch.RawImage`) instead of being held in
+        memory (60 MB per band of a full 20 m tile).
     """
 
-    def __init__(self, product: L1CProduct, threads: int | None = None, spill_dir: Path | None = None) -> None:
+    def __init__(self, product: L1CProduct, threads: int | None = None, spill_dir: Path | None = None,
+                 dn_dir: Path | None = None) -> None:
         self.product = product
         self.threads = threads or default_threads()
         self.spill_dir = spill_dir
+        self.dn_dir = dn_dir
 
     def _env(self) -> rasterio.Env:
         return rasterio.Env(GDAL_NUM_THREADS=str(self.threads), GDAL_CACHEMAX=256)
@@ -219,8 +226,10 @@ class BandReader:
         """TOA reflectance of ``band_id`` at ``resolution`` m, held as uint16 DN (half the memory of
         :meth:`toa`, same values)."""
         b = band(band_id)
-        return ToaImage(self.dn_at(b.id, resolution, np.uint16), self.product.radio_add_offset[b.id],
-                        self.product.quantification_value)
+        dn: NDArray[np.uint16] | RawImage = self.dn_at(b.id, resolution, np.uint16)
+        if self.dn_dir is not None:
+            dn = RawImage.write(self.dn_dir / f"{b.id}_{resolution}m.u16", dn)
+        return ToaImage(dn, self.product.radio_add_offset[b.id], self.product.quantification_value)
 
     def toa_many(self, band_ids: Iterable[str], resolution: int) -> dict[str, NDArray[np.float32]]:
         """TOA reflectance of several bands at ``resolution``, decoded concurrently."""

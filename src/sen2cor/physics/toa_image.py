@@ -84,7 +84,8 @@ class ToaImage(LazyImage):
     Parameters
     ----------
     dn:
-        Whole digital numbers on the working grid, uint16, 0 = no data.
+        Whole digital numbers on the working grid, uint16, 0 = no data: an array, or any read-only
+        array-like indexed the same way (e.g. :class:`sen2cor.io.scratch.RawImage`, kept on disk).
     offset:
         ``RADIO_ADD_OFFSET`` of the band.
     quantification:
@@ -93,7 +94,7 @@ class ToaImage(LazyImage):
 
     __slots__ = ("dn", "offset", "quantification")
 
-    def __init__(self, dn: NDArray[np.uint16], offset: float, quantification: float) -> None:
+    def __init__(self, dn: NDArray[np.uint16] | Any, offset: float, quantification: float) -> None:
         if dn.dtype != np.uint16:
             raise TypeError(f"ToaImage needs uint16 DN, not {dn.dtype}")
         self.dn = dn

@@ -22,6 +22,7 @@ from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import AuxDataError, FallbackWarning
 from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.resolution_images import ResolutionImages
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.physics import lut_selection as sel
 from sen2cor.pipeline import inputs as inp
@@ -133,12 +134,15 @@ def ac_from_product(result: ResolutionResult, product: L1CProduct, settings: L2A
 
 def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data: inp.ResolutionInputs,
             scene: SceneOutcome, info: ProcessingInfo, timings: dict[str, float],
-            aux: AuxInputs | None = None, encode_boa: BoaEncoder | None = None):
+            aux: AuxInputs | None = None, encode_boa: BoaEncoder | None = None,
+            boa_images: ResolutionImages | None = None):
     """Atmospheric correction of the base (20 or 60 m) run; returns a :class:`stages.RunOutcome`.
 
     ``aux`` holds the DEM and terrain layers of the run (None or no DEM → flat terrain at ``Altitude``).
     ``encode_boa`` (the writer's) turns each band's reflectance into product DN as soon as it is corrected,
-    so that the result holds uint16 instead of float32 bands (half the memory).
+    so that the result holds uint16 instead of float32 bands (half the memory).  With ``boa_images`` each
+    corrected band is handed to the writer instead (encoded while the next band is corrected) and the
+    result holds no surface reflectance.
     """
     from sen2cor.ac.correct import correct_resolution
     from sen2cor.pipeline.stages import RunOutcome, dem_output
@@ -159,10 +163,13 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
     kept: dict[str, np.ndarray] = {}
     want_b09 = res == 20 and settings.user.downsample_20_to_60
 
-    def sink(band_id: str, rho: np.ndarray) -> np.ndarray:
+    def sink(band_id: str, rho: np.ndarray) -> np.ndarray | None:
         if want_b09 and band_id == "B09":
             kept["b09_60m"] = _b09_60m(rho)
         rho = _nan_nodata(rho)
+        if boa_images is not None:
+            boa_images.put_boa(band_id, rho, nodata)
+            return None
         return rho if encode_boa is None else encode_boa(rho, nodata)
 
     with timed(f"atmospheric correction {res} m", timings):

@@ -115,25 +115,26 @@ def _already_done(writer: L2AWriter, plan, sc_only: bool) -> bool:
 def process_planned(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan) -> ProcessingInfo:
     """Run the planned resolutions and write their images; returns the final processing info.
 
-    Scratch files (the 10 m bands' DN between the 20 m and the 10 m run) live in a folder inside the
-    temporary product, removed at the end.
+    Scratch files (the base-resolution DN while that run works, the 10 m bands' DN between the 20 m and
+    the 10 m run) live in a folder inside the temporary product, removed at the end.
     """
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=writer.layout.root) as scratch:
         spill = Path(scratch) if 10 in plan.runs else None
-        return _process_in(product, settings, writer, plan, spill)
+        return _process_in(product, settings, writer, plan, spill, Path(scratch))
 
 
 def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan,
-                spill: Path | None) -> ProcessingInfo:
+                spill: Path | None, scratch: Path) -> ProcessingInfo:
     options = settings.options
-    reader = BandReader(product, threads=settings.nr_threads, spill_dir=spill)
+    # the DN of the base-resolution bands wait in the scratch folder, read back by the rows in use
+    reader = BandReader(product, threads=settings.nr_threads, spill_dir=spill, dn_dir=scratch)
     info = writer.info
     res_sc = plan.classification_resolution
     win = roi.resolve_window(product, settings, reader)
     full_sizes = dict(product.tile.grid.sizes)
     if win is not None:  # Region_Of_Interest: work on the window, write full-frame images
         product = roi.crop_product(product, win)
-        reader = roi.WindowReader(product, threads=settings.nr_threads, spill_dir=spill)
+        reader = roi.WindowReader(product, threads=settings.nr_threads, spill_dir=spill, dn_dir=scratch)
 
     def full(result: ResolutionResult) -> ResolutionResult:
         return result if win is None else roi.embed(result, win, full_sizes)
@@ -145,11 +146,20 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
         previous = stages.reuse(existing if win is None else roi.crop(existing, win), info, product, settings,
                                 _existing_aot_method(writer.existing))
     else:
-        previous = stages.process_base_resolution(product, settings, reader, res_sc, info,
-                                                  encode_boa=writer.encode_boa)
+        aggregate_60 = plan.aggregate_60 and res_sc == 20
+        # whole tile: each corrected band goes to the encoder at once (a ROI is embedded in the frame first)
+        images = (writer.resolution_images(res_sc, aggregate_to_60=aggregate_60, background=True)
+                  if win is None else None)
+        try:
+            previous = stages.process_base_resolution(product, settings, reader, res_sc, info,
+                                                      encode_boa=writer.encode_boa, boa_images=images)
+        except BaseException:
+            if images is not None:
+                images.finish()  # let running encoders end before the temporary product is removed
+            raise
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
-        writer.write_resolution(full(previous.result), aggregate_to_60=plan.aggregate_60 and res_sc == 20,
-                                b09_60m=b09, release=True)
+        writer.write_resolution(full(previous.result), aggregate_to_60=aggregate_60, b09_60m=b09, release=True,
+                                images=images)
         previous = ten_metre.drop_images(previous)  # written: free the memory before the 10 m run
     info = previous.info
     if options.sc_only:

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from sen2cor.config.settings import L2ASettings
 from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.resolution_images import ResolutionImages
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.physics.toa_image import ToaImage
 from sen2cor.pipeline import inputs as inp
@@ -53,10 +54,12 @@ def _quality_mask(product: L1CProduct, settings: L2ASettings, resolution: int) -
 def process_base_resolution(
     product: L1CProduct, settings: L2ASettings, reader: BandReader, resolution: int, info: ProcessingInfo,
     encode_boa: Callable[[NDArray, NDArray], NDArray] | None = None,
+    boa_images: ResolutionImages | None = None,
 ) -> RunOutcome:
     """Scene classification and (unless ``--sc_only``) atmospheric correction at 20 or 60 m.
 
-    ``encode_boa``: the writer's encoder, to keep the surface reflectance as product DN (see
+    ``encode_boa``: the writer's encoder, to keep the surface reflectance as product DN; ``boa_images``:
+    the writer's images of this resolution, to write each band as soon as it is corrected instead (see
     :func:`sen2cor.pipeline.correction.correct`).
     """
     timings: dict[str, float] = {}
@@ -64,7 +67,7 @@ def process_base_resolution(
         data = inp.load_toa(reader, resolution)
     valid = np.zeros(product.tile.grid.shape(resolution), dtype=bool)
     for v in data.toa.values():
-        valid |= (v.dn if isinstance(v, ToaImage) else v) > 0  # DN 0 ⇔ reflectance 0 (no data)
+        valid |= np.asarray(v.dn if isinstance(v, ToaImage) else v) > 0  # DN 0 ⇔ reflectance 0 (no data)
     if not valid.any():
         log.warning("the tile holds no valid pixel (black tile): writing an empty classification")
     with timed(f"DEM/terrain/ESA-CCI {resolution} m", timings):
@@ -82,7 +85,8 @@ def process_base_resolution(
         return RunOutcome(result, dataclasses.replace(info, ac_enabled=False), timings=timings)
     from sen2cor.pipeline.correction import correct
 
-    return correct(product, settings, reader, data, scene, info, timings, aux=aux, encode_boa=encode_boa)
+    return correct(product, settings, reader, data, scene, info, timings, aux=aux, encode_boa=encode_boa,
+                   boa_images=boa_images)
 
 
 def dem_output(settings: L2ASettings, aux: AuxInputs) -> NDArray[np.float32] | None:

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 FACTOR_20_TO_60: Final[int] = 3
 """20 m → 60 m aggregation factor."""
 
+BLOCK_MEAN_STRIP_BLOCKS: Final[int] = 256
+"""Rows of blocks aggregated at a time (memory only)."""
+
 
 def block_mean(dn: NDArray[np.integer], factor: int = FACTOR_20_TO_60,
                out_shape: tuple[int, int] | None = None) -> NDArray[np.integer]:
@@ -48,14 +51,26 @@ def block_mean(dn: NDArray[np.integer], factor: int = FACTOR_20_TO_60,
     a = np.asarray(dn)
     rows, cols = a.shape
     nr, nc = -(-rows // factor), -(-cols // factor)
+    mean = np.empty((nr, nc), dtype=a.dtype)
+    # by strips of whole blocks: the float64 work arrays of a full 20 m image would take 0.5 GB; the sums
+    # are of whole numbers, exact in any order, so the strips give the same result
+    step = factor * BLOCK_MEAN_STRIP_BLOCKS
+    for r0 in range(0, rows, step):
+        mean[r0 // factor: -(-min(r0 + step, rows) // factor)] = _block_mean_whole(a[r0:r0 + step], factor)
+    return _fit(mean, out_shape)
+
+
+def _block_mean_whole(a: NDArray[np.integer], factor: int) -> NDArray[np.integer]:
+    """:func:`block_mean` of a whole (small) image, partial edge blocks included."""
+    rows, cols = a.shape
+    nr, nc = -(-rows // factor), -(-cols // factor)
     padded = np.zeros((nr * factor, nc * factor), dtype=np.float64)
     weight = np.zeros_like(padded)
     padded[:rows, :cols] = a
     weight[:rows, :cols] = 1.0
     total = padded.reshape(nr, factor, nc, factor).sum(axis=(1, 3))
     count = weight.reshape(nr, factor, nc, factor).sum(axis=(1, 3))
-    mean = np.rint(total / count).astype(a.dtype)
-    return _fit(mean, out_shape)
+    return np.rint(total / count).astype(a.dtype)
 
 
 def scl_decimate(scl: NDArray[np.integer], factor: int = FACTOR_20_TO_60,

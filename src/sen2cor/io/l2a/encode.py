@@ -112,7 +112,14 @@ def decode_boa(dn: NDArray[np.integer], *, offset: bool = True) -> NDArray[np.fl
 
 def _encode_scaled(values: NDArray[np.floating], scale: float,
                    scl: NDArray[np.integer] | None) -> NDArray[np.uint16]:
-    v = np.asarray(values, dtype=np.float64)
+    src = np.asarray(values)
+    if src.ndim == 2 and src.shape[0] > 2 * ENCODE_BLOCK_ROWS:  # bounded float64 temporaries
+        out = np.empty(src.shape, np.uint16)
+        for r0 in range(0, src.shape[0], ENCODE_BLOCK_ROWS):
+            rows = slice(r0, r0 + ENCODE_BLOCK_ROWS)
+            out[rows] = _encode_scaled(src[rows], scale, None if scl is None else np.asarray(scl)[rows])
+        return out
+    v = np.asarray(src, dtype=np.float64)
     bad = ~np.isfinite(v)
     dn = np.clip(np.rint(np.where(bad, 0.0, v) * scale), 0, np.iinfo(np.uint16).max).astype(np.uint16)
     if scl is not None:
@@ -176,7 +183,13 @@ def decode_dem(dn: NDArray[np.integer]) -> NDArray[np.float32]:
 
 def tci_channel(boa_dn: NDArray[np.integer], *, offset: bool = True) -> NDArray[np.uint8]:
     """One TCI channel (uint8, 0 = no data) from a BOA DN band (facts §3)."""
-    dn = np.asarray(boa_dn).astype(np.int32)
+    src = np.asarray(boa_dn)
+    if src.ndim == 2 and src.shape[0] > 2 * ENCODE_BLOCK_ROWS:  # bounded int32 temporaries
+        out = np.empty(src.shape, np.uint8)
+        for r0 in range(0, src.shape[0], ENCODE_BLOCK_ROWS):
+            out[r0:r0 + ENCODE_BLOCK_ROWS] = tci_channel(src[r0:r0 + ENCODE_BLOCK_ROWS], offset=offset)
+        return out
+    dn = src.astype(np.int32)
     nodata = dn == NODATA_DN
     if offset:
         dn = np.maximum(dn, -BOA_ADD_OFFSET + 1) + BOA_ADD_OFFSET
@@ -189,7 +202,11 @@ def tci_channel(boa_dn: NDArray[np.integer], *, offset: bool = True) -> NDArray[
 def encode_tci(b04: NDArray[np.integer], b03: NDArray[np.integer], b02: NDArray[np.integer], *,
                offset: bool = True) -> NDArray[np.uint8]:
     """True-colour image ``(3, rows, cols)`` uint8 from the B04/B03/B02 BOA DN (facts §3)."""
-    return np.stack([tci_channel(b, offset=offset) for b in (b04, b03, b02)])
+    first = np.asarray(b04)
+    out = np.empty((3, *first.shape), np.uint8)
+    for k, b in enumerate((first, b03, b02)):
+        out[k] = tci_channel(b, offset=offset)
+    return out
 
 
 def make_pvi(tci: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -116,12 +116,14 @@ class StripImage:
 
 class EncoderPool:
     """Writes images on ``workers`` threads: GDAL's JPEG 2000 encoder runs on one core per image, so
-    encoding several images at once is what uses the machine.  At most 2·``workers`` encoded images wait
-    in memory; :meth:`wait` re-raises the first failure."""
+    encoding several images at once is what uses the machine.  At most ``pending`` (default 2·``workers``)
+    images are in the pool, running or waiting; :meth:`wait` re-raises the first failure.  ``background``:
+    use a thread even for one worker (the caller goes on computing while an image is encoded)."""
 
-    def __init__(self, workers: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-        self.slots = threading.BoundedSemaphore(2 * max(workers, 1))
+    def __init__(self, workers: int, *, pending: int | None = None, background: bool = False) -> None:
+        workers = max(workers, 1)
+        self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 or background else None
+        self.slots = threading.BoundedSemaphore(pending or 2 * workers)
         self.futures: list[Future[Path]] = []
 
     def submit(self, fn: Callable[..., Path], *args: object, **kwargs: object) -> Path:

@@ -62,6 +62,7 @@ from sen2cor.io.l2a.mtd_tile import build_tile_metadata
 from sen2cor.io.l2a.naming import L2ANames, parse_product_name
 from sen2cor.io.l2a.quality import build_quality_report, resolve
 from sen2cor.io.l2a.raster import Georef, read_image, write_image
+from sen2cor.io.l2a.resolution_images import ResolutionImages
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.stream import EncoderPool, StripImage
 
@@ -212,7 +213,8 @@ class L2AWriter:
 
     # ------------------------------------------------------------------ rasters
     def write_resolution(self, result: ResolutionResult, *, aggregate_to_60: bool = False,
-                         b09_60m: NDArray[np.floating] | None = None, release: bool = False) -> list[Path]:
+                         b09_60m: NDArray[np.floating] | None = None, release: bool = False,
+                         images: ResolutionImages | None = None) -> list[Path]:
         """Encode and write every image of one resolution run.
 
         Images are encoded and written one at a time (only the B02/B03/B04 digital numbers are kept for
@@ -230,6 +232,9 @@ class L2AWriter:
         release:
             The caller gives the surface-reflectance bands up: each is removed from ``result.boa`` (a dict)
             once it is handed to the encoder, so that it is freed as soon as it is written.
+        images:
+            The :meth:`resolution_images` that already received some images of this run (e.g. each
+            surface-reflectance band as soon as it was corrected); those are not taken from ``result``.
 
         Returns
         -------
@@ -242,26 +247,19 @@ class L2AWriter:
             raise ProcessingError(f"{res} m result has shape {result.shape}, the L1C grid {shape}")
         if aggregate_to_60 and res != 20:
             raise ProcessingError("aggregate_to_60 needs the 20 m result")
-        images60: dict[str, NDArray[np.generic]] = {}
-        kept: dict[str, NDArray[np.generic]] = {}
-        written: list[Path] = []
-        enc = EncoderPool(self.threads)
+        images = images or self.resolution_images(res, aggregate_to_60=aggregate_to_60)
+        if images.resolution != res or images.aggregate_to_60 != aggregate_to_60:
+            raise ProcessingError(f"images opened for {images.resolution} m do not match the {res} m result")
+        images.all_threads()  # the computation that may have handed images over early is over
         try:
-            for key, dn in self._encode(result, release):
-                written += self._put_image(key, dn, res, enc)
-                if key in ("B02", "B03", "B04", "AOT", "WVP"):
-                    kept[key] = dn
-                if aggregate_to_60:
-                    agg = self._aggregate(key, dn)
-                    if agg is not None:
-                        images60[key] = agg
-            written += self._finish_images(kept, res, enc)
+            for key, dn in self._encode(result, release, skip=images.added):
+                images.add(key, dn)
         finally:
-            enc.wait()
-        del kept
+            written = images.finish()
         logger.info("wrote %d images at %d m", len(written), res)
         self._metadata_written = False
         if aggregate_to_60:
+            images60 = images.aggregated
             if b09_60m is not None:
                 nodata = images60["SCL"] == 0 if "SCL" in images60 else None
                 images60["B09"] = encode.encode_boa(b09_60m, offset=self.offset, nodata=nodata)
@@ -269,6 +267,13 @@ class L2AWriter:
                 logger.warning("no B09 for the aggregated 60 m product")
             written += self._write_images(images60, 60)
         return written
+
+    def resolution_images(self, resolution: int, *, aggregate_to_60: bool = False,
+                          background: bool = False) -> ResolutionImages:
+        """The images of one resolution, to hand over one at a time (see :class:`ResolutionImages`; with
+        ``background`` while the chain computes); give it to :meth:`write_resolution` with the rest of the
+        result."""
+        return ResolutionImages(self, resolution, aggregate_to_60, background=background)
 
     @contextmanager
     def strip_images(self, resolution: int, keys: Sequence[str]) -> Iterator[dict[str, StripImage]]:
@@ -297,17 +302,21 @@ class L2AWriter:
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(images), resolution)
 
-    def _encode(self, result: ResolutionResult, release: bool = False) -> Iterator[tuple[str, NDArray[np.generic]]]:
+    def _encode(self, result: ResolutionResult, release: bool = False, skip: frozenset[str] = frozenset()
+                ) -> Iterator[tuple[str, NDArray[np.generic]]]:
         """``(key, digital numbers)`` of each image of ``result``, encoded one at a time (``release``: each
-        band is removed from ``result.boa`` once encoded)."""
+        band is removed from ``result.boa`` once encoded; ``skip``: bands already handed over)."""
         res = result.resolution
         scl = encode.check_scl(result.scl) if result.scl is not None else None
         nodata = scl == 0 if scl is not None else None
-        bands = [b for b in result.boa if b in L2A_BANDS[res] or (res == 20 and b == "B09")]
+        bands = [b for b in (*result.boa, *skip) if b in L2A_BANDS[res] or (res == 20 and b == "B09")]
+        bands = list(dict.fromkeys(bands))
         missing = [b for b in L2A_BANDS[res] if b not in bands]
-        if result.boa and missing:
+        if bands and missing:
             logger.warning("%d m result lacks bands %s; they are not written", res, ", ".join(missing))
         for band_id in [b for b in L2A_BANDS[res] if b in bands] + [b for b in bands if b not in L2A_BANDS[res]]:
+            if band_id in skip:
+                continue
             dn = self.encode_boa(result.boa[band_id], nodata)
             if release and isinstance(result.boa, dict):
                 del result.boa[band_id]
@@ -338,7 +347,7 @@ class L2AWriter:
             return reflectance
         return encode.encode_boa(reflectance, offset=self.offset, nodata=nodata)
 
-    def _aggregate(self, key: str, dn: NDArray[np.generic]) -> NDArray[np.generic] | None:
+    def aggregate_image(self, key: str, dn: NDArray[np.generic]) -> NDArray[np.generic] | None:
         """One 20 m image aggregated to the 60 m grid (facts §9); None for images not aggregated."""
         shape60 = self.l1c.tile.grid.shape(60)
         if key == "SCL":
@@ -351,7 +360,7 @@ class L2AWriter:
         grid = self.l1c.tile.grid
         return Georef(grid.crs, grid.transform(resolution))
 
-    def _put_image(self, key: str, data: NDArray[np.generic], res: int, enc: EncoderPool) -> list[Path]:
+    def put_image(self, key: str, data: NDArray[np.generic], res: int, enc: EncoderPool) -> list[Path]:
         """Write one image where the product keeps it at ``res`` (nothing for images it does not keep)."""
         layout, fmt, georef = self.layout, self.info.output_format, self._georef(res)
         cog = False
@@ -370,7 +379,7 @@ class L2AWriter:
         return [enc.submit(write_image, _fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads,
                            cog=cog)]
 
-    def _finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
+    def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
         """TCI and preview from the B04/B03/B02 digital numbers; remember AOT/WVP for the quality report."""
         written: list[Path] = []
         layout, georef = self.layout, self._georef(res)
@@ -395,8 +404,8 @@ class L2AWriter:
         enc = EncoderPool(self.threads)
         try:
             for key in sorted(images, key=lambda k: order.index(k) if k in order else len(order)):
-                written += self._put_image(key, images[key], res, enc)
-            written += self._finish_images(images, res, enc)
+                written += self.put_image(key, images[key], res, enc)
+            written += self.finish_images(images, res, enc)
         finally:
             enc.wait()
         logger.info("wrote %d images at %d m", len(written), res)

@@ -1,0 +1,120 @@
+"""The images of one resolution run, handed to the writer one at a time and encoded in the background.
+
+:meth:`sen2cor.io.l2a.writer.L2AWriter.write_resolution` puts every image of a run through a
+:class:`ResolutionImages`; the pipeline can open one before the atmospheric correction and give it each
+surface-reflectance band as soon as the band is corrected (:meth:`ResolutionImages.put_boa`).  Encoding then
+overlaps the correction of the next band, and no corrected band waits in memory for the others: only the
+60 m aggregates (one ninth) and, until the TCI is made, the B02/B03/B04 digital numbers are kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sen2cor.io.l2a.stream import EncoderPool
+
+if TYPE_CHECKING:
+    from sen2cor.io.l2a.writer import L2AWriter
+
+TCI_BANDS: Final[tuple[str, ...]] = ("B04", "B03", "B02")
+"""Bands of the true-colour image (red, green, blue)."""
+QI_IMAGES: Final[tuple[str, ...]] = ("AOT", "WVP")
+"""Images the quality report reads back (kept until :meth:`ResolutionImages.finish`)."""
+BACKGROUND_PENDING: Final[int] = 1
+"""Images in the background encoder at most: the one being encoded (encoding a 20 m band takes longer than
+correcting the next, so a waiting image would only hold memory)."""
+
+
+class ResolutionImages:
+    """Encoded images of one resolution (see the module docstring).
+
+    Parameters
+    ----------
+    writer:
+        The product writer (layout, format, BOA offset, encoder threads).
+    resolution:
+        Pixel size of the images (m).
+    aggregate_to_60:
+        Also keep each image's 60 m aggregate (a 20 m run with ``Downsample_20_to_60``).
+    background:
+        Images arrive while the chain still computes: encode them on one thread beside it, with at most
+        :data:`BACKGROUND_PENDING` images in flight, until :meth:`all_threads`.
+    """
+
+    def __init__(self, writer: L2AWriter, resolution: int, aggregate_to_60: bool = False, *,
+                 background: bool = False) -> None:
+        self.writer = writer
+        self.resolution = resolution
+        self.aggregate_to_60 = aggregate_to_60
+        self.aggregated: dict[str, NDArray[np.generic]] = {}
+        self._kept: dict[str, NDArray[np.generic]] = {}
+        self._added: set[str] = set()
+        self._written: list[Path] = []
+        self._done_encoders: list[EncoderPool] = []
+        self._background = background
+        # background: images arrive while the chain computes; one encoder beside it, nothing waiting
+        # (each 20 m JPEG 2000 encoding holds ≈ 170 MB besides its image)
+        self._encoder: EncoderPool | None = (EncoderPool(1, pending=BACKGROUND_PENDING, background=True)
+                                             if background else EncoderPool(writer.threads))
+
+    def all_threads(self) -> None:
+        """Encode the images still to come on all the writer's threads (the computation is over); a
+        no-op unless opened with ``background``."""
+        if self._encoder is None:
+            raise RuntimeError("images of this resolution are finished")
+        if not self._background:
+            return
+        self._background = False
+        self._done_encoders.append(self._encoder)
+        self._encoder = EncoderPool(self.writer.threads, pending=self.writer.threads)
+
+    @property
+    def added(self) -> frozenset[str]:
+        """Keys of the images handed over so far."""
+        return frozenset(self._added)
+
+    def put_boa(self, band_id: str, reflectance: NDArray[np.generic], nodata: NDArray[np.bool_] | None) -> None:
+        """One surface-reflectance band (NaN = no data): encoded to product DN and handed over."""
+        self.add(band_id, self.writer.encode_boa(reflectance, nodata))
+
+    def add(self, key: str, dn: NDArray[np.generic]) -> None:
+        """One encoded image (band id, ``SCL``, ``AOT`` …): written in the background where the product
+        keeps it, aggregated to 60 m if asked; the TCI and preview follow once B02, B03 and B04 are in."""
+        if self._encoder is None:
+            raise RuntimeError("images of this resolution are finished")
+        w, res = self.writer, self.resolution
+        self._written += w.put_image(key, dn, res, self._encoder)
+        self._added.add(key)
+        if key in TCI_BANDS or key in QI_IMAGES:
+            self._kept[key] = dn
+        if self.aggregate_to_60:
+            agg = w.aggregate_image(key, dn)
+            if agg is not None:
+                self.aggregated[key] = agg
+        if all(b in self._kept for b in TCI_BANDS):
+            self._written += w.finish_images({b: self._kept.pop(b) for b in TCI_BANDS}, res, self._encoder)
+
+    def finish(self) -> list[Path]:
+        """Wait for every encoding (re-raising the first failure); returns the files written."""
+        if self._encoder is None:
+            return list(self._written)
+        encoder, self._encoder = self._encoder, None
+        try:
+            qi = {k: v for k, v in self._kept.items() if k in QI_IMAGES}
+            self._written += self.writer.finish_images(qi, self.resolution, encoder)
+        finally:
+            self._kept.clear()
+            errors = []
+            for pool in (*self._done_encoders, encoder):
+                try:
+                    pool.wait()
+                except Exception as exc:  # noqa: BLE001 - every pool is waited for, the first error re-raised
+                    errors.append(exc)
+            self._done_encoders.clear()
+            if errors:
+                raise errors[0]
+        return list(self._written)
