@@ -74,7 +74,7 @@ def test_lowres_product_made_consistent(shared_data: Path, tmp_path: Path) -> No
     safe = consistent_lowres_copy(shared_data / T55JEJ, tmp_path)
     p = read_l1c(safe)
     assert p.tile.grid.shape(20) == (90, 90)
-    toa = BandReader(p).toa_many(["B02", "B8A", "B09"], 20)
+    toa = BandReader(p).toa_images(["B02", "B8A", "B09"], 20)
     assert {k: v.shape for k, v in toa.items()} == {"B02": (90, 90), "B8A": (90, 90), "B09": (90, 90)}
     assert 0.08 < float(toa["B02"].mean()) < 0.2  # semi-arid, clear: SOURCE.md says B02 mean ~1231 DN
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -196,10 +196,10 @@ class Terrain:
     @property
     def cos_beta_floored(self) -> F32:
         """cos β floored at 26/255 (β ≤ 84.1°) as used by the reflectance retrieval (facts §7.1, §10)."""
-        return np.maximum(self.cos_beta, np.float32(COS_BETA_FLOOR / COS_BETA_SCALE))
+        return self.cos_beta_floored_at(...)
 
-    def cos_beta_floored_at(self, window: tuple[slice, slice]) -> F32:
-        """:attr:`cos_beta_floored` of a window only."""
+    def cos_beta_floored_at(self, window: Any) -> F32:
+        """:attr:`cos_beta_floored` of a window (any index of the tile) only."""
         return np.maximum(self.cos_beta[window], np.float32(COS_BETA_FLOOR / COS_BETA_SCALE))
 
     @property

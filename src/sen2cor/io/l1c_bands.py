@@ -231,13 +231,6 @@ class BandReader:
             dn = RawImage.write(self.dn_dir / f"{b.id}_{resolution}m.u16", dn)
         return ToaImage(dn, self.product.radio_add_offset[b.id], self.product.quantification_value)
 
-    def toa_many(self, band_ids: Iterable[str], resolution: int) -> dict[str, NDArray[np.float32]]:
-        """TOA reflectance of several bands at ``resolution``, decoded concurrently."""
-        ids = [band(b).id for b in band_ids]
-        with ThreadPoolExecutor(max_workers=min(self.threads, len(ids)) or 1) as pool:
-            arrays = list(pool.map(lambda i: self.toa(i, resolution), ids))
-        return dict(zip(ids, arrays))
-
     def toa_images(self, band_ids: Iterable[str], resolution: int) -> dict[str, ToaImage]:
         """:meth:`toa_image` of several bands, decoded concurrently."""
         ids = [band(b).id for b in band_ids]

@@ -100,7 +100,7 @@ def zenith_at(
     grid: AngleGrid, tile: TileGrid, resolution: int, *, sun: bool = False,
     window: tuple[int, int, int, int] | None = None,
 ) -> NDArray[np.float32]:
-    """The zenith of :func:`zenith_azimuth_at` alone (same values, without the azimuth's cost)."""
+    """The zenith of :func:`zenith_azimuth_at` alone."""
     shape, offset = _extent(tile, resolution, window)
     z = grid_to_pixels(_zenith_nodes(grid, sun), (grid.row_step_m, grid.col_step_m), resolution, shape, offset)
     return z.astype(np.float32, copy=False)
@@ -115,26 +115,17 @@ def zenith_azimuth_at(
     ``window`` = ``(row, col, nrows, ncols)`` in pixels of ``resolution`` from the tile corner restricts the
     result to that window (same values as cropping the whole-tile result).
     """
-    zen = _zenith_nodes(grid, sun)
-    az = _fill_nan(grid.azimuth.astype(np.float32))
-    shape, offset = _extent(tile, resolution, window)
-    step = (grid.row_step_m, grid.col_step_m)
-    z = grid_to_pixels(zen, step, resolution, shape, offset)
-    return z.astype(np.float32), _azimuth_pixels(az, step, resolution, shape, offset)
+    return (zenith_at(grid, tile, resolution, sun=sun, window=window),
+            azimuth_at(grid, tile, resolution, window=window))
 
 
 def azimuth_at(
     grid: AngleGrid, tile: TileGrid, resolution: int, *, window: tuple[int, int, int, int] | None = None,
 ) -> NDArray[np.float32]:
-    """The azimuth of :func:`zenith_azimuth_at` alone (same values)."""
+    """The azimuth of :func:`zenith_azimuth_at` alone (interpolated as a unit vector)."""
     shape, offset = _extent(tile, resolution, window)
-    az = _fill_nan(grid.azimuth.astype(np.float32))
-    return _azimuth_pixels(az, (grid.row_step_m, grid.col_step_m), resolution, shape, offset)
-
-
-def _azimuth_pixels(az: NDArray[np.float32], step: tuple[float, float], resolution: int, shape: tuple[int, int],
-                    offset: tuple[int, int]) -> NDArray[np.float32]:
-    rad = np.deg2rad(az)
+    step = (grid.row_step_m, grid.col_step_m)
+    rad = np.deg2rad(_fill_nan(grid.azimuth.astype(np.float32)))
     s = grid_to_pixels(np.sin(rad), step, resolution, shape, offset)
     c = grid_to_pixels(np.cos(rad), step, resolution, shape, offset)
     return (np.rad2deg(np.arctan2(s, c)) % 360.0).astype(np.float32)

@@ -20,9 +20,6 @@ from numpy.typing import NDArray
 
 from sen2cor.physics.radiometry import dn_to_toa, toa_to_radiance
 
-DN_MAX = int(np.iinfo(np.uint16).max)
-"""Largest DN a uint16 image holds (L1C images are 15-bit; resampled values stay in the input range)."""
-
 
 class LazyImage(NDArrayOperatorsMixin):
     """A read-only float32 image computed part by part from a compact source (see the module docstring).

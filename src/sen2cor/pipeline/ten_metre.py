@@ -30,11 +30,12 @@ from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.writer import L2AWriter
-from sen2cor.physics.geometry import zenith_at, zenith_azimuth_at
+from sen2cor.physics.geometry import AngleImage
 from sen2cor.pipeline import inputs as inp
 from sen2cor.pipeline.aux_inputs import load_aux
 from sen2cor.pipeline.correction import ac_parameters, correct_10m, load_tables
 from sen2cor.pipeline.resolution import timed
+from sen2cor.pipeline.roi import sun_angles
 from sen2cor.pipeline.stages import RunOutcome, dem_output
 
 log = logging.getLogger(__name__)
@@ -51,20 +52,6 @@ def strips(rows: int, size: int | None = None) -> Iterator[tuple[int, int]]:
     size = size or STRIP_ROWS
     for r0 in range(0, rows, size):
         yield r0, min(r0 + size, rows)
-
-
-def _sun_rows(product: L1CProduct, offset: tuple[int, int], row0: int, row1: int
-              ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    grid = product.tile.grid
-    cols = grid.shape(10)[1]
-    return zenith_azimuth_at(product.tile.angles.sun, grid, 10, sun=True,
-                             window=(offset[0] + row0, offset[1], row1 - row0, cols))
-
-
-def _sun_zenith_rows(product: L1CProduct, offset: tuple[int, int], row0: int, row1: int) -> NDArray[np.float32]:
-    grid = product.tile.grid
-    return zenith_at(product.tile.angles.sun, grid, 10, sun=True,
-                     window=(offset[0] + row0, offset[1], row1 - row0, grid.shape(10)[1]))
 
 
 class _Spill:
@@ -122,8 +109,9 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
 
     cells = cell_grid(shape)
     sun = st.CellSunMeans(cells)
+    zenith, azimuth = sun_angles(product, 10)  # interpolated strip by strip (also for a region of interest)
     for r0, r1 in strips(shape[0]):
-        sun.add(r0, *_sun_rows(product, offset, r0, r1))
+        sun.add(r0, zenith[r0:r1], azimuth[r0:r1])
     ozone = inp.ozone(product, settings)
     lut = next(iter(load_tables(settings, product, 10, prev.info.season, ozone.du,
                                 (prev.info.aerosol_type or "RURAL",)).values()))
@@ -136,7 +124,7 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
         spill = _Spill(Path(tmp), bands, shape[1])
         try:
             with timed("read/decode + step 1 10 m", timings):
-                sums = _pass1(product, reader, setup, prev, scl20, spill, offset)
+                sums = _pass1(reader, setup, prev, scl20, spill, zenith)
             with timed("step 2 + write 10 m", timings):
                 _pass2(settings, writer, setup, prev, scl20, spill, sums, offset)
         finally:
@@ -147,8 +135,8 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
     return info
 
 
-def _pass1(product: L1CProduct, reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
-           offset: tuple[int, int]) -> st.FillSums:
+def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill, zenith: AngleImage
+           ) -> st.FillSums:
     """Decode each strip of the 10 m bands, step-1 correct it, spill it and sum it (see the module doc)."""
     sums = st.FillSums(setup.bands)
     shape = setup.shape
@@ -161,9 +149,8 @@ def _pass1(product: L1CProduct, reader: BandReader, setup: st.StripSetup, prev, 
             pending = ({b: pool.submit(reader.toa_rows, b, *spans[i + 1]) for b in setup.bands}
                        if i + 1 < len(spans) else None)
             toa = {b: f.result() for b, f in current.items()}
-            zen = _sun_zenith_rows(product, offset, r0, r1)
             scl = st.upsample_rows(scl20, shape, r0, r1)
-            rho = st.step1_strip(setup, r0, toa, zen, st.upsample_rows(prev.vis_index, shape, r0, r1), scl)
+            rho = st.step1_strip(setup, r0, toa, zenith[r0:r1], st.upsample_rows(prev.vis_index, shape, r0, r1), scl)
             sums.add(rho, scl)
             spill.append(rho)
     return sums

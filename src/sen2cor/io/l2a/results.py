@@ -72,8 +72,9 @@ class ResolutionResult:
     boa:
         Band id (``"B02"`` …) → float32 surface reflectance (0…1.5), NaN where there is no data; or
         uint16 product digital numbers already encoded by ``L2AWriter.encode_boa`` (0 = no data), which
-        take half the memory and are written as they are.  Bands not stored at this resolution (facts §3: B10 never, B08 only at 10 m, B09 only at
-        60 m) are ignored by the writer; a 20 m ``B09`` is used only to aggregate the 60 m product.
+        take half the memory and are written as they are.  Bands not stored at this resolution (facts §3:
+        B10 never, B08 only at 10 m, B09 only at 60 m) are ignored by the writer; a 20 m ``B09`` is used
+        only to aggregate the 60 m product.
     scl:
         uint8 scene classification 0–11 (facts §2.2), or None (10 m runs, ``--cr_only``).
     aot:
