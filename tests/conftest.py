@@ -16,7 +16,7 @@ SHARED_REFERENCE = SHARED / "reference"
 def shared_data() -> Path:
     """``../shared/data``; tests needing it are skipped (with this reason) when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA} (clone the project beside shared/)")
+        pytest.skip(f"missing resource: real test data not found at {SHARED_DATA} (clone the project beside shared/)")
     return SHARED_DATA
 
 
@@ -24,5 +24,5 @@ def shared_data() -> Path:
 def shared_reference() -> Path:
     """``../shared/reference`` (schemas, facts)."""
     if not SHARED_REFERENCE.is_dir():
-        pytest.skip(f"reference material not found at {SHARED_REFERENCE}")
+        pytest.skip(f"missing resource: reference material not found at {SHARED_REFERENCE}")
     return SHARED_REFERENCE

@@ -16,7 +16,7 @@ LUT_DIR_NAME = "sen2cor-2.8-luts"
 def _lut_dir(shared_data: Path) -> Path:
     d = shared_data / LUT_DIR_NAME
     if not d.is_dir():
-        pytest.skip(f"Sen2Cor LUTs not found at {d}")
+        pytest.skip(f"missing resource: Sen2Cor LUTs not found at {d}")
     return d
 
 

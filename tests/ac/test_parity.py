@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
+from scipy import ndimage
 
 from sen2cor.ac.correct import correct_resolution
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.io.l1c import read_l1c
-
-rasterio = pytest.importorskip("rasterio")
-ndimage = pytest.importorskip("scipy.ndimage")
 
 pytestmark = [pytest.mark.needs_shared_data, pytest.mark.slow]
 
@@ -45,7 +44,7 @@ def _to20(dn: np.ndarray, band: str, shape: tuple[int, int]) -> np.ndarray:
 def parity(shared_data: Path, lut_rural):
     root = shared_data / "parity-a"
     if not root.is_dir():
-        pytest.skip(f"parity data (real L1C + Sen2Cor 3.3 output) not found at {root}")
+        pytest.skip(f"missing resource: parity data (real L1C + Sen2Cor 3.3 output) not found at {root}")
     product = read_l1c(next((root / "input").glob("S2A_MSIL1C_*.SAFE")))
     out = next((root / "sen2cor-3.3-output" / "res20").glob("S2A_MSIL2A_*.SAFE"))
     band = lambda name: _read(next(out.glob(f"GRANULE/*/IMG_DATA/R20m/*_{name}_20m.jp2")))

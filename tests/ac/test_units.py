@@ -191,10 +191,8 @@ def test_parameters_from_parsed_gipps() -> None:
 
 
 def test_parameters_from_config_defaults() -> None:
-    gipp = pytest.importorskip("sen2cor.config.gipp")
-    cal_gipp = pytest.importorskip("sen2cor.config.cal_gipp")
-    if not hasattr(gipp, "UserGipp") or not hasattr(cal_gipp, "AcGipp"):
-        pytest.skip("configuration classes not available")
+    from sen2cor.config import cal_gipp, gipp
+
     assert AcParameters.from_gipps(gipp.UserGipp(), cal_gipp.AcGipp()) == AcParameters()
 
 

@@ -42,13 +42,12 @@ def products(products_source: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def real_chain() -> None:
     """The tiles run the real single-product chain (with ``--cr_only``, to stay fast)."""
-    if importlib.util.find_spec("sen2cor.pipeline.run") is None:
-        pytest.skip("the processing chain sen2cor.pipeline.run is not available")
+    assert importlib.util.find_spec("sen2cor.pipeline.run") is not None
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[object]:
-    distributed = pytest.importorskip("distributed")
+    import distributed
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as local_cluster:

@@ -243,7 +243,7 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_console_script_smoke(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "L2A_Process"
     if not script.exists():
-        pytest.skip(f"console script not installed at {script} (pip install -e .)")
+        pytest.skip(f"missing resource: console script not installed at {script} (pip install -e .)")
     env = {"SEN2COR_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     shown = subprocess.run(
         [str(script), "-h"], capture_output=True, text=True, timeout=60, env=env, check=False

@@ -46,7 +46,7 @@ print((rss() - before) / 1e6)
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt only on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="missing resource: glibc mallopt only on Linux")
 def test_freed_strip_buffers_are_returned_to_the_system() -> None:
     """With the fixed mmap threshold 8 MB buffers are unmapped when freed; with the 32 MiB threshold glibc's
     dynamic rule reaches in a run, freed buffers between live small arrays stay resident."""

@@ -19,7 +19,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" 
 def _schema_dir(version: str) -> Path:
     folder = (REFERENCE / version).resolve()
     if not folder.is_dir():
-        pytest.skip(f"GIPP schemas not found at {folder} (clone the project beside shared/)")
+        pytest.skip(f"missing resource: GIPP schemas not found at {folder} (clone the project beside shared/)")
     return folder
 
 

@@ -85,7 +85,7 @@ def small_l1c(small_l1c_path: Path) -> L1CProduct:
 @pytest.fixture(scope="session")
 def schema_dir() -> Path:
     if not (SCHEMAS / "S2_User_Product_Level-2A_Metadata.xsd").is_file():
-        pytest.skip(f"PSD 14.5 schemas not found at {SCHEMAS}")
+        pytest.skip(f"missing resource: PSD 14.5 schemas not found at {SCHEMAS}")
     return SCHEMAS
 
 
@@ -94,7 +94,7 @@ def parity_l1c_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Copy of the parity-a L1C (real ESA metadata); images are symbolic links to the shared files."""
     safes = sorted(PARITY_INPUT.glob("*.SAFE")) if PARITY_INPUT.is_dir() else []
     if not safes:
-        pytest.skip(f"parity-a input not found at {PARITY_INPUT}")
+        pytest.skip(f"missing resource: parity-a input not found at {PARITY_INPUT}")
     dst = tmp_path_factory.mktemp("parity") / safes[0].name
 
     def link_images(src: str, target: str) -> str:

@@ -45,7 +45,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.skipif(sys.platform == "win32", reason="missing resource: SIGKILL is POSIX")
 def test_sigkill_mid_write_leaves_no_product(small_l1c, small_l1c_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     marker = tmp_path / "marker"

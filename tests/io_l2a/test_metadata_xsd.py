@@ -89,7 +89,7 @@ def test_psd149_additions_are_exactly_the_esa_product_delta(schemas) -> None:  #
     """The real ESA PB 04.00 product minus PSD149_ADDITIONS fails only on enumeration values."""
     safes = sorted(ESA_L2A.glob("*.SAFE"))
     if not safes:
-        pytest.skip(f"ESA L2A product not found in {ESA_L2A}")
+        pytest.skip(f"missing resource: ESA L2A product not found in {ESA_L2A}")
     for key, path in (("product", safes[0] / "MTD_MSIL2A.xml"), ("tile", next(safes[0].glob("GRANULE/*/MTD_TL.xml")))):
         errors = _errors(schemas[key], _strip_psd149(etree.parse(str(path))))
         assert errors and all(any(v in e for v in PSD149_ENUMERATIONS) for e in errors), errors[:3]
@@ -114,7 +114,7 @@ def test_element_trees_match_the_esa_product(product_149: Path) -> None:
     """Same element paths, in the same order, as ESA's MTD_MSIL2A.xml / MTD_TL.xml (docs/differences.md)."""
     safes = sorted(ESA_L2A.glob("*.SAFE"))
     if not safes:
-        pytest.skip(f"ESA L2A product not found in {ESA_L2A}")
+        pytest.skip(f"missing resource: ESA L2A product not found in {ESA_L2A}")
     pairs = [(product_149 / "MTD_MSIL2A.xml", safes[0] / "MTD_MSIL2A.xml"),
              (next(product_149.glob("GRANULE/*/MTD_TL.xml")), next(safes[0].glob("GRANULE/*/MTD_TL.xml")))]
     # the parity-a L1C has an empty GRI_List; everything else must be structurally identical

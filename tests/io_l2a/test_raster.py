@@ -89,7 +89,7 @@ def test_layout_equals_sen2cor_33_files(tmp_path: Path) -> None:
     """Same SIZ/COD parameters as the files Sen2Cor 3.3 wrote for parity-a (20 and 60 m, 1 and 3 bands)."""
     granules = sorted((PARITY_INPUT.parent / "sen2cor-3.3-output" / "res20").glob("*.SAFE/GRANULE/*"))
     if not granules:
-        pytest.skip("parity-a Sen2Cor 3.3 output not found")
+        pytest.skip("missing resource: parity-a Sen2Cor 3.3 output not found")
     for pattern, res in (("IMG_DATA/R20m/*_B02_20m.jp2", 20), ("IMG_DATA/R60m/*_B02_60m.jp2", 60),
                          ("IMG_DATA/R20m/*_TCI_20m.jp2", 20), ("QI_DATA/*_PVI.jp2", None)):
         ref = next(granules[0].glob(pattern))

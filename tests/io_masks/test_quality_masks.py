@@ -187,7 +187,7 @@ def shoelace_area(ring: list[tuple[float, float]]) -> float:
 def test_real_gml_masks_of_t55jej(shared_data, product):
     hits = sorted((shared_data / product).glob("*.SAFE/GRANULE/*/QI_DATA"))
     if not hits:
-        pytest.skip(f"{product}: no QI_DATA folder in ../shared/data")
+        pytest.skip(f"missing resource: {product}: no QI_DATA folder in ../shared/data")
     qi = hits[0]
     # the GMLs describe the original full tile (EPSG:32755, UL 499980/6900040), rasterised here at 60 m
     grid = TileGrid(32755, 499980.0, 6900040.0, {10: (10980, 10980), 20: (5490, 5490), 60: (1830, 1830)})

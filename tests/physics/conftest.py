@@ -14,5 +14,5 @@ SRF_DIR = SHARED_DATA / "s2-srf"
 @pytest.fixture(scope="session")
 def esa_lib_dir() -> Path:
     if not (LUT_DIR / "lib_S2A" / "20_60").is_dir():
-        pytest.skip(f"Sen2Cor 2.8 LUTs not found at {LUT_DIR.resolve()} (shared test data absent)")
+        pytest.skip(f"missing resource: Sen2Cor 2.8 LUTs not found at {LUT_DIR.resolve()} (shared test data absent)")
     return LUT_DIR

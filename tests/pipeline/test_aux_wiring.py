@@ -88,7 +88,7 @@ def image(product: Path, pattern: str) -> np.ndarray:
 def sen2cor_luts(monkeypatch: pytest.MonkeyPatch) -> Path:
     luts = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sen2cor-2.8-luts"
     if not luts.is_dir():
-        pytest.skip(f"Sen2Cor LUTs not found at {luts} (needed for the atmospheric correction)")
+        pytest.skip(f"missing resource: Sen2Cor LUTs not found at {luts} (needed for the atmospheric correction)")
     monkeypatch.setenv("SEN2COR_LUT_DIR", str(luts.resolve()))
     return luts
 

@@ -152,7 +152,7 @@ def test_roi_with_atmospheric_correction_writes_full_frame_images(tmp_path: Path
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     luts = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sen2cor-2.8-luts").resolve()
     if not luts.is_dir():
-        pytest.skip(f"Sen2Cor LUTs not found at {luts} (needed for the atmospheric correction)")
+        pytest.skip(f"missing resource: Sen2Cor LUTs not found at {luts} (needed for the atmospheric correction)")
     monkeypatch.setenv("SEN2COR_LUT_DIR", str(luts))
     l1c = make_l1c(tmp_path / "in", L1CSpec(shape10=SHAPE10))
     gipp = tmp_path / "gipp.xml"
@@ -189,7 +189,7 @@ def test_auto_roi_with_atmospheric_correction_agrees_beyond_the_filter_reach(
 
     luts = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sen2cor-2.8-luts").resolve()
     if not luts.is_dir():
-        pytest.skip(f"Sen2Cor LUTs not found at {luts} (needed for the atmospheric correction)")
+        pytest.skip(f"missing resource: Sen2Cor LUTs not found at {luts} (needed for the atmospheric correction)")
     monkeypatch.setenv("SEN2COR_LUT_DIR", str(luts))
     n, valid = 480, 240
     toa = synthetic_toa((n, n))

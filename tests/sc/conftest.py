@@ -14,5 +14,5 @@ SHARED_DATA = REPO / "../shared/data"
 def parity_a() -> Path:
     path = SHARED_DATA / "parity-a"
     if not path.exists():
-        pytest.skip(f"shared data not found: {path}")
+        pytest.skip(f"missing resource: shared data not found: {path}")
     return path
