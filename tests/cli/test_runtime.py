@@ -4,63 +4,97 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import subprocess
 import sys
 
 import pytest
 
-from sen2cor.runtime import GDAL_CACHEMAX_MB, MMAP_THRESHOLD_BYTES, configure_memory
+from sen2cor.runtime import GDAL_CACHEMAX_MB, USER_ALLOCATOR_VARIABLES, WATCHER_NAME, configure_memory
 
 
 def test_gdal_cache_default_and_user_value_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
     configure_memory()
-    import os
-
     assert os.environ["GDAL_CACHEMAX"] == str(GDAL_CACHEMAX_MB)
     monkeypatch.setenv("GDAL_CACHEMAX", "1024")
     configure_memory()
     assert os.environ["GDAL_CACHEMAX"] == "1024"  # the user's value wins
 
 
-PROBE = """
-import sys
-import numpy as np
-from sen2cor.runtime import configure_memory
-if sys.argv[1] == "configured":
-    configure_memory()
-else:  # glibc's dynamic rule: the threshold rises to the largest freed block (up to 32 MiB)
-    import ctypes, ctypes.util
-    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, 32 * 1024 * 1024)
-
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
-
-before = rss()
-blocks, kept = [], []
-for _ in range(20):  # 20 x 8 MB strips, each followed by a small array that stays (as in a run)
-    blocks.append(np.ones(8_000_000 // 8))
-    kept.append(np.ones(1000))
-del blocks
-print((rss() - before) / 1e6)
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="missing resource: glibc mallopt only on Linux")
-def test_freed_strip_buffers_are_returned_to_the_system() -> None:
-    """With the fixed mmap threshold 8 MB buffers are unmapped when freed; with the 32 MiB threshold glibc's
-    dynamic rule reaches in a run, freed buffers between live small arrays stay resident."""
-    import subprocess
-
+def _glibc() -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("missing resource: glibc mallopt only on Linux")
     try:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt  # noqa: B018
     except (OSError, AttributeError):
         pytest.skip("missing resource: this C library has no mallopt (musl or another non-glibc libc)")
 
-    def kept_mb(mode: str) -> float:
-        out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True)
-        return float(out.stdout.strip())
 
-    assert MMAP_THRESHOLD_BYTES < 8_000_000
-    assert kept_mb("configured") < 20.0
-    assert kept_mb("default") > 100.0  # what the setting avoids (glibc keeps the freed heap)
+def _probe(code: str, *args: str) -> list[float]:
+    env = {k: v for k, v in os.environ.items() if k not in USER_ALLOCATOR_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
+    return [float(v) for v in out.stdout.split()]
+
+
+REUSE = """
+import resource, sys
+import numpy as np
+np._core.multiarray._set_madvise_hugepage(False)  # count 4 KiB pages
+from sen2cor.runtime import configure_memory
+if sys.argv[1] == "configured":
+    configure_memory()
+np.ones(6_000_000)  # 48 MB, as a band strip
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):  # ten strips, one after the other
+    a = np.ones(6_000_000)
+    del a
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_freed_arrays_are_reused_without_page_faults() -> None:
+    """glibc maps (and unmaps) every block above 32 MiB by default: each new strip faults in its 11 719
+    pages.  Configured, the freed block is reused from the heap."""
+    _glibc()
+    (configured,) = _probe(REUSE, "configured")
+    (default,) = _probe(REUSE, "default")
+    assert default > 10 * 11_000
+    assert configured < 0.1 * default
+
+
+RELEASE = """
+import sys, time
+import numpy as np
+from sen2cor.runtime import configure_memory, resident_bytes
+configure_memory(soft_limit_bytes=int(sys.argv[1]))
+base = resident_bytes()
+blocks, kept = [], []
+for _ in range(20):  # 20 x 16 MB strips, each followed by a small array that stays (as in a run)
+    blocks.append(np.ones(2_000_000))
+    kept.append(np.ones(1000))
+del blocks
+after_free = resident_bytes() - base
+time.sleep(1.0)
+print(after_free / 1e6, (resident_bytes() - base) / 1e6)
+"""
+
+
+def test_free_heap_pages_go_back_above_the_soft_limit() -> None:
+    """Below the soft limit the freed strips stay resident for reuse; above it the watcher returns them."""
+    _glibc()
+    kept_mb, _ = _probe(RELEASE, str(10**12))  # limit never reached
+    freed_mb, released_mb = _probe(RELEASE, str(150_000_000))
+    assert kept_mb > 250.0 and freed_mb > 250.0  # the heap keeps what was freed ...
+    assert released_mb < 50.0  # ... until the resident size passes the limit
+
+
+def test_user_allocator_settings_are_left_alone() -> None:
+    _glibc()
+    code = (f"import threading; from sen2cor.runtime import configure_memory; configure_memory(); "
+            f"print(int(any(t.name == {WATCHER_NAME!r} for t in threading.enumerate())))")
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.arena_max=4")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "0"
+    (started,) = _probe(code)
+    assert started == 1
