@@ -2,17 +2,21 @@
 
 :func:`configure_memory` is called once per process that processes tiles (the CLI, each batch worker):
 
-* **glibc allocator: freed arrays are reused, not unmapped.**  A run allocates and frees tens of gigabytes
-  of short-lived arrays (strips, masks, band temporaries).  glibc maps every allocation above its mmap
-  threshold with a fresh ``mmap`` and unmaps it when freed, so each new array is first touched page by page
-  — on the benchmark machine (a 2-core VM) that was 10 million page faults and 61 s of kernel time in a
-  ``--tif`` run, 27 % of its CPU time.  Here large allocations come from the heap (``M_MMAP_MAX`` 0, at
-  most :data:`HEAP_ARENAS` arenas), whose freed blocks the next arrays reuse without faults: 0.8 million
-  faults, 31 s of kernel time (the rest is file I/O).
+* **glibc allocator: freed arrays are reused, not unmapped** (GeoTIFF and ENVI output).  A run allocates
+  and frees tens of gigabytes of short-lived arrays (strips, masks, band temporaries).  glibc maps every
+  allocation above its mmap threshold with a fresh ``mmap`` and unmaps it when freed, so each new array is
+  first touched page by page — on the benchmark machine (a 2-core VM) 10 million page faults and 58 s of
+  kernel time in a ``--tif`` run, a quarter of its CPU time.  Here large allocations come from the heap
+  (``M_MMAP_MAX`` 0, at most :data:`HEAP_ARENAS` arenas), whose freed blocks the next arrays reuse without
+  faults: 0.9 million faults, 31 s of kernel time (the rest is file I/O), 159 → 120 s wall.
+  With JPEG 2000 output the OpenJPEG encodings that run beside the processing (tens of thousands of small
+  allocations per image with Sen2Cor's 8² and 4² code-blocks) took 40–60 % more CPU time on such a heap
+  (measured, not understood), which cancelled the gain; those runs keep glibc's mapping of large blocks,
+  with a fixed threshold (:data:`MMAP_THRESHOLD_BYTES`) so that the freed strips go back to the system.
 * **A soft limit on the resident size.**  A heap keeps what it frees, so a watcher thread returns the free
-  heap pages to the system (``malloc_trim``) whenever the resident size passes
-  :data:`RESIDENT_SOFT_LIMIT_BYTES`: the peak stays that of the live arrays (full tile 1.81 GB, was
-  1.83 GB with every large array unmapped when freed).
+  heap pages to the system (``malloc_trim``) when the resident size passes
+  :data:`RESIDENT_SOFT_LIMIT_BYTES` (and again each time it has grown by :data:`TRIM_STEP_BYTES`): the
+  peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every large array unmapped).
 * **GDAL block cache**: ``GDAL_CACHEMAX`` 256 MB unless the user set it (GDAL's default is 5 % of the RAM);
   the chain reads and writes whole strips, so a larger cache only holds memory.
 
@@ -43,15 +47,22 @@ TRIM_THRESHOLD_BYTES: Final[int] = 64 * 1024 * 1024
 RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_600_000_000
 """Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB)."""
 
+TRIM_STEP_BYTES: Final[int] = 64 * 1024 * 1024
+"""Growth of the resident size above the soft limit that triggers the next return."""
+
 WATCH_INTERVAL_S: Final[float] = 0.2
 """How often the watcher looks at the resident size."""
 
 WATCHER_NAME: Final[str] = "sen2cor-memory-watcher"
 
+MMAP_THRESHOLD_BYTES: Final[int] = 4 * 1024 * 1024
+"""With ``reuse_freed`` False: allocations from this size are mapped, and unmapped when freed."""
+
 GDAL_CACHEMAX_MB: Final[int] = 256
 """Default GDAL block cache of a run (MB)."""
 
 M_TRIM_THRESHOLD: Final[int] = -1
+M_MMAP_THRESHOLD: Final[int] = -3
 M_MMAP_MAX: Final[int] = -4
 M_ARENA_MAX: Final[int] = -8
 """``mallopt`` parameter numbers (glibc ``malloc.h``)."""
@@ -63,9 +74,13 @@ USER_ALLOCATOR_VARIABLES: Final[tuple[str, ...]] = (
 """Environment variables through which a user tunes glibc's allocator (then left alone)."""
 
 
-def configure_memory(soft_limit_bytes: int = RESIDENT_SOFT_LIMIT_BYTES) -> None:
-    """Apply the settings of the module docstring (idempotent: the first call's limit holds; no-op where
-    glibc is not the allocator)."""
+def configure_memory(*, reuse_freed: bool = True, soft_limit_bytes: int = RESIDENT_SOFT_LIMIT_BYTES) -> None:
+    """Apply the settings of the module docstring (no-op where glibc is not the allocator).
+
+    ``reuse_freed`` False keeps glibc's mapping of large blocks with a fixed threshold
+    (:data:`MMAP_THRESHOLD_BYTES`) instead: the choice of runs with JPEG 2000 output.  A process keeps the
+    first reuse setting it was given (and its soft limit).
+    """
     os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHEMAX_MB))
     if not sys.platform.startswith("linux") or any(v in os.environ for v in USER_ALLOCATOR_VARIABLES):
         return
@@ -75,6 +90,10 @@ def configure_memory(soft_limit_bytes: int = RESIDENT_SOFT_LIMIT_BYTES) -> None:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt, trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError):  # musl or another libc without mallopt
+        return
+    if not reuse_freed:
+        if mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) != 1:
+            log.debug("mallopt(M_MMAP_THRESHOLD) refused; the allocator keeps its default")
         return
     settings = ((M_ARENA_MAX, HEAP_ARENAS), (M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES), (M_MMAP_MAX, 0))
     if not all(mallopt(param, value) == 1 for param, value in settings):
@@ -92,14 +111,21 @@ def resident_bytes() -> int:
 
 
 def _watch(limit: int, release: Callable[[], object]) -> None:
-    """Return the free heap pages to the system whenever the resident size is above ``limit``."""
+    """Return the free heap pages to the system whenever the resident size is above ``limit`` and has grown by
+    :data:`TRIM_STEP_BYTES` since the last return (a return also empties glibc's caches of small free blocks,
+    which slows a JPEG 2000 encoder down: not again and again while the live arrays alone pass the limit)."""
+    floor = 0
     while True:
         time.sleep(WATCH_INTERVAL_S)
         try:
-            if resident_bytes() > limit:
+            rss = resident_bytes()
+            if rss <= limit:
+                floor = 0
+            elif rss > floor + TRIM_STEP_BYTES:
                 release()
+                floor = resident_bytes()
         except OSError:  # /proc unavailable: nothing to watch
             return
 
 
-__all__ = ["GDAL_CACHEMAX_MB", "RESIDENT_SOFT_LIMIT_BYTES", "configure_memory", "resident_bytes"]
+__all__ = ["GDAL_CACHEMAX_MB", "MMAP_THRESHOLD_BYTES", "RESIDENT_SOFT_LIMIT_BYTES", "configure_memory", "resident_bytes"]

@@ -98,3 +98,24 @@ def test_user_allocator_settings_are_left_alone() -> None:
     assert out.stdout.strip() == "0"
     (started,) = _probe(code)
     assert started == 1
+
+
+UNMAPPED = """
+import numpy as np
+from sen2cor.runtime import configure_memory, resident_bytes
+configure_memory(reuse_freed=False)
+before = resident_bytes()
+blocks, kept = [], []
+for _ in range(20):  # 20 x 8 MB strips, each followed by a small array that stays (as in a run)
+    blocks.append(np.ones(1_000_000))
+    kept.append(np.ones(1000))
+del blocks
+print((resident_bytes() - before) / 1e6)
+"""
+
+
+def test_without_reuse_freed_strips_go_back_at_once() -> None:
+    """The JPEG 2000 runs' setting: blocks from 4 MB are unmapped when freed, even between live small arrays."""
+    _glibc()
+    (kept_mb,) = _probe(UNMAPPED)
+    assert kept_mb < 20.0

@@ -367,8 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             options.check_required()
         configure_console("DEBUG" if debug else "INFO")
-        configure_memory()
         settings = load_settings(options)
+        configure_memory(reuse_freed=settings.output_format != "JP2")
         set_level(settings.log_level)
         if inputs is not None:
             return _run_batch(args, inputs, settings)

@@ -304,7 +304,7 @@ def process_tile(
     TileOutcome
         ``ok`` with the L2A product path the chain returned, or ``failed`` with the one-line error.
     """
-    configure_memory()
+    configure_memory(reuse_freed=task.settings.output_format != "JP2")
     worker = _worker_name()
     package = logging.getLogger("sen2cor")
     thread = threading.get_ident() if shared_process else None
