@@ -78,8 +78,8 @@ def configure_memory(*, reuse_freed: bool = True, soft_limit_bytes: int = RESIDE
     """Apply the settings of the module docstring (no-op where glibc is not the allocator).
 
     ``reuse_freed`` False keeps glibc's mapping of large blocks with a fixed threshold
-    (:data:`MMAP_THRESHOLD_BYTES`) instead: the choice of runs with JPEG 2000 output.  A process keeps the
-    first reuse setting it was given (and its soft limit).
+    (:data:`MMAP_THRESHOLD_BYTES`) instead: the choice of runs with JPEG 2000 output.  Once a process reuses
+    freed blocks it keeps doing so, with the first soft limit (a batch worker may run tiles of both kinds).
     """
     os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHEMAX_MB))
     if not sys.platform.startswith("linux") or any(v in os.environ for v in USER_ALLOCATOR_VARIABLES):
