@@ -63,11 +63,11 @@ def test_freed_arrays_are_reused_without_page_faults() -> None:
     assert configured < 0.1 * default
 
 
-RELEASE = """
+STRIPS = """
 import sys, time
 import numpy as np
 from sen2cor.runtime import configure_memory, resident_bytes
-configure_memory(soft_limit_bytes=int(sys.argv[1]))
+configure_memory(reuse_freed=sys.argv[1] == "reuse", soft_limit_bytes=int(sys.argv[2]))
 base = resident_bytes()
 blocks, kept = [], []
 for _ in range(20):  # 20 x 16 MB strips, each followed by a small array that stays (as in a run)
@@ -83,8 +83,8 @@ print(after_free / 1e6, (resident_bytes() - base) / 1e6)
 def test_free_heap_pages_go_back_above_the_soft_limit() -> None:
     """Below the soft limit the freed strips stay resident for reuse; above it the watcher returns them."""
     _glibc()
-    kept_mb, _ = _probe(RELEASE, str(10**12))  # limit never reached
-    freed_mb, released_mb = _probe(RELEASE, str(150_000_000))
+    kept_mb, _ = _probe(STRIPS, "reuse", str(10**12))  # limit never reached
+    freed_mb, released_mb = _probe(STRIPS, "reuse", str(150_000_000))
     assert kept_mb > 250.0 and freed_mb > 250.0  # the heap keeps what was freed ...
     assert released_mb < 50.0  # ... until the resident size passes the limit
 
@@ -100,22 +100,8 @@ def test_user_allocator_settings_are_left_alone() -> None:
     assert started == 1
 
 
-UNMAPPED = """
-import numpy as np
-from sen2cor.runtime import configure_memory, resident_bytes
-configure_memory(reuse_freed=False)
-before = resident_bytes()
-blocks, kept = [], []
-for _ in range(20):  # 20 x 8 MB strips, each followed by a small array that stays (as in a run)
-    blocks.append(np.ones(1_000_000))
-    kept.append(np.ones(1000))
-del blocks
-print((resident_bytes() - before) / 1e6)
-"""
-
-
 def test_without_reuse_freed_strips_go_back_at_once() -> None:
     """The JPEG 2000 runs' setting: blocks from 4 MB are unmapped when freed, even between live small arrays."""
     _glibc()
-    (kept_mb,) = _probe(UNMAPPED)
+    kept_mb, _ = _probe(STRIPS, "map", str(10**12))
     assert kept_mb < 20.0

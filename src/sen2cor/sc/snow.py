@@ -86,6 +86,12 @@ def snow_filters(
         state.snow *= r
 
 
+def _rows_with(mask: NDArray[np.bool_]) -> slice | None:
+    """The rows from the first to the last that hold a True pixel of ``mask`` (None: no such row)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    return slice(int(rows[0]), int(rows[-1]) + 1) if rows.size else None
+
+
 def snow_ring_test(state: ScState, b12: Float32Array, t: ScThresholds) -> None:
     """Snow filter 5 (facts §6.1 step 3): s > T1_SNOW → SNOW_ICE; ring pixels lose their cloud confidence.
 
@@ -95,10 +101,9 @@ def snow_ring_test(state: ScState, b12: Float32Array, t: ScThresholds) -> None:
     snow = (state.snow > t.f32("t1_snow")) & state.valid
     state.scl[snow] = SceneClass.SNOW_ICE
     ring = morphology.dilate(snow, morphology.diamond(SNOW_RING_ITERATIONS)) ^ snow
-    rows = np.flatnonzero(ring.any(axis=1))
-    if rows.size:  # B12 compared on the rows with ring pixels only (TOA images convert just those rows)
-        r0, r1 = int(rows[0]), int(rows[-1]) + 1
-        ring[r0:r1] &= np.asarray(b12[r0:r1]) < t.f32("t2_snow")
+    rows = _rows_with(ring)
+    if rows is not None:  # B12 compared on the rows with ring pixels only (TOA images convert just those rows)
+        ring[rows] &= np.asarray(b12[rows]) < t.f32("t2_snow")
     state.cloud[ring | (state.scl == SceneClass.SNOW_ICE)] = 0
     state.scl[(state.scl == NOT_SNOW) & state.valid] = NOT_CLASSIFIED
 
@@ -137,12 +142,11 @@ def snow_recovery(
     """
     near_snow = morphology.dilate(state.scl == SceneClass.SNOW_ICE, morphology.diamond(SNOW_RING_ITERATIONS))
     subset = near_snow & state.unclassified
-    rows = np.flatnonzero(subset.any(axis=1))
-    if rows.size == 0:
+    rows = _rows_with(subset)
+    if rows is None:
         return
     # compare the bands on the rows with candidates only (TOA images convert just those rows)
-    r0, r1 = int(rows[0]), int(rows[-1]) + 1
-    subset[r0:r1] &= np.asarray(b11[r0:r1]) < np.asarray(reference[r0:r1])
+    subset[rows] &= np.asarray(b11[rows]) < np.asarray(reference[rows])
     if mode == "evolution":
         state.assign(subset, SceneClass.SNOW_ICE, cloud=0.0, snow=1.0)
     else:
