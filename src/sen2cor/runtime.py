@@ -14,9 +14,9 @@
   (measured, not understood), which cancelled the gain; those runs keep glibc's mapping of large blocks,
   with a fixed threshold (:data:`MMAP_THRESHOLD_BYTES`) so that the freed strips go back to the system.
 * **A soft limit on the resident size.**  A heap keeps what it frees, so a watcher thread returns the free
-  heap pages to the system (``malloc_trim``) when the resident size passes
-  :data:`RESIDENT_SOFT_LIMIT_BYTES` (and again each time it has grown by :data:`TRIM_STEP_BYTES`): the
-  peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every large array unmapped).
+  heap pages to the system (``malloc_trim``) while the resident size is above
+  :data:`RESIDENT_SOFT_LIMIT_BYTES` (at once after :data:`TRIM_STEP_BYTES` of growth, else every
+  :data:`TRIM_REPEAT_S`): the peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every large array unmapped).
 * **GDAL block cache**: ``GDAL_CACHEMAX`` 256 MB unless the user set it (GDAL's default is 5 % of the RAM);
   the chain reads and writes whole strips, so a larger cache only holds memory.
 
@@ -48,7 +48,10 @@ RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_600_000_000
 """Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB)."""
 
 TRIM_STEP_BYTES: Final[int] = 64 * 1024 * 1024
-"""Growth of the resident size above the soft limit that triggers the next return."""
+"""Growth of the resident size above the soft limit that triggers the next return at once."""
+
+TRIM_REPEAT_S: Final[float] = 0.5
+"""Above the soft limit without such growth, the free pages are returned this often (memory freed since)."""
 
 WATCH_INTERVAL_S: Final[float] = 0.2
 """How often the watcher looks at the resident size."""
@@ -111,19 +114,21 @@ def resident_bytes() -> int:
 
 
 def _watch(limit: int, release: Callable[[], object]) -> None:
-    """Return the free heap pages to the system whenever the resident size is above ``limit`` and has grown by
-    :data:`TRIM_STEP_BYTES` since the last return (a return also empties glibc's caches of small free blocks,
-    which slows a JPEG 2000 encoder down: not again and again while the live arrays alone pass the limit)."""
-    floor = 0
+    """Return the free heap pages to the system while the resident size is above ``limit``: at once when it
+    has grown by :data:`TRIM_STEP_BYTES` since the last return, else every :data:`TRIM_REPEAT_S` (a return
+    also empties glibc's caches of small free blocks: not five times a second while the live arrays alone
+    pass the limit)."""
+    floor, last = 0, 0.0
     while True:
         time.sleep(WATCH_INTERVAL_S)
         try:
             rss = resident_bytes()
+            now = time.monotonic()
             if rss <= limit:
                 floor = 0
-            elif rss > floor + TRIM_STEP_BYTES:
+            elif rss > floor + TRIM_STEP_BYTES or now - last >= TRIM_REPEAT_S:
                 release()
-                floor = resident_bytes()
+                floor, last = resident_bytes(), now
         except OSError:  # /proc unavailable: nothing to watch
             return
 

@@ -75,7 +75,7 @@ for _ in range(20):  # 20 x 16 MB strips, each followed by a small array that st
     kept.append(np.ones(1000))
 del blocks
 after_free = resident_bytes() - base
-time.sleep(1.0)
+time.sleep(2.0)
 print(after_free / 1e6, (resident_bytes() - base) / 1e6)
 """
 
