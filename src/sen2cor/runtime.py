@@ -16,7 +16,8 @@
 * **A soft limit on the resident size.**  A heap keeps what it frees, so a watcher thread returns the free
   heap pages to the system (``malloc_trim``) while the resident size is above
   :data:`RESIDENT_SOFT_LIMIT_BYTES` (at once after :data:`TRIM_STEP_BYTES` of growth, else every
-  :data:`TRIM_REPEAT_S`): the peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every large array unmapped).
+  :data:`TRIM_REPEAT_S`): the peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every
+  large array unmapped).
 * **GDAL block cache**: ``GDAL_CACHEMAX`` 256 MB unless the user set it (GDAL's default is 5 % of the RAM);
   the chain reads and writes whole strips, so a larger cache only holds memory.
 
@@ -71,8 +72,8 @@ M_ARENA_MAX: Final[int] = -8
 """``mallopt`` parameter numbers (glibc ``malloc.h``)."""
 
 USER_ALLOCATOR_VARIABLES: Final[tuple[str, ...]] = (
-    "GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
-    "MALLOC_TOP_PAD_",
+    "GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
 )
 """Environment variables through which a user tunes glibc's allocator (then left alone)."""
 
@@ -133,4 +134,6 @@ def _watch(limit: int, release: Callable[[], object]) -> None:
             return
 
 
-__all__ = ["GDAL_CACHEMAX_MB", "MMAP_THRESHOLD_BYTES", "RESIDENT_SOFT_LIMIT_BYTES", "configure_memory", "resident_bytes"]
+__all__ = [
+    "GDAL_CACHEMAX_MB", "MMAP_THRESHOLD_BYTES", "RESIDENT_SOFT_LIMIT_BYTES", "configure_memory", "resident_bytes",
+]
