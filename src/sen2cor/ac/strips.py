@@ -242,30 +242,22 @@ class FillSums:
     def __init__(self, bands: tuple[str, ...]) -> None:
         self._s = {b: np.zeros(4, np.float64) for b in bands}  # Σ valid, n valid, Σ clear, n clear
 
-    def add(self, rho: dict[str, F32], scl: U8) -> None:
-        self.add_parts([rho], scl)
-
-    def add_parts(self, parts: list[dict[str, F32]], scl: U8) -> None:
-        """Add a strip given as row parts (top to bottom) with the strip's SCL: the selected values are
-        those of the joined strip, in the same order, so the sums are the joined strip's."""
+    @staticmethod
+    def of(rho: dict[str, F32], scl: U8) -> dict[str, npt.NDArray[np.float64]]:
+        """The sums of one strip or row part ``rho`` with its SCL rows, per band: Σ valid, n valid, Σ clear,
+        n clear.  Row parts are summed on the correction's threads and added in order with :meth:`add`."""
         valid = scl > SceneClass.SATURATED_DEFECTIVE
         clear = class_mask(scl, CLEAR_CLASSES)
         nv, nc = np.count_nonzero(valid), np.count_nonzero(clear)
-        spans, r0 = [], 0
-        for part in parts:
-            rows = next(iter(part.values())).shape[0] if part else 0
-            spans.append(slice(r0, r0 + rows))
-            r0 += rows
-        for b in self._s:
-            if not parts or b not in parts[0]:
-                continue
-            if len(parts) == 1:
-                r = parts[0][b]
-                sv, sc = r[valid].sum(dtype=np.float64), r[clear].sum(dtype=np.float64)
-            else:
-                sv = np.concatenate([p[b][valid[s]] for p, s in zip(parts, spans)]).sum(dtype=np.float64)
-                sc = np.concatenate([p[b][clear[s]] for p, s in zip(parts, spans)]).sum(dtype=np.float64)
-            self._s[b] += (sv, nv, sc, nc)
+        return {b: np.array((r[valid].sum(dtype=np.float64), nv, r[clear].sum(dtype=np.float64), nc))
+                for b, r in rho.items()}
+
+    def add(self, sums: dict[str, npt.NDArray[np.float64]]) -> None:
+        """Add the :meth:`of` sums of a strip or row part (the tile's sums are those of its parts in order:
+        equal to one sum over the tile up to float64 rounding, far below the float32 fill values)."""
+        for b, s in sums.items():
+            if b in self._s:
+                self._s[b] += s
 
     def fill(self, setup: StripSetup, band_id: str) -> BackgroundFill:
         sv, nv, sc, nc = self._s[band_id]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +28,7 @@ from sen2cor.ac import strips as st
 from sen2cor.ac.correct import REQUIRED_BANDS
 from sen2cor.ac.setup import cell_grid, prepare_terrain
 from sen2cor.config.settings import L2ASettings
-from sen2cor.io.l1c_bands import BandReader, read_raw_rows
+from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
@@ -67,23 +67,31 @@ def strips(rows: int, size: int | None = None) -> Iterator[tuple[int, int]]:
 
 
 class _Spill:
-    """Step-1 reflectance of each band in a scratch file (float32, row-major), read back by row ranges
-    (from several threads: a read seeks the shared file, so reads take turns)."""
+    """Step-1 reflectance of each band in a scratch file (float32, row-major), written and read by row
+    ranges with positional I/O, so that several threads can write parts and read strips at once."""
 
     def __init__(self, folder: Path, bands: tuple[str, ...], cols: int) -> None:
         self.cols = cols
         self.files = {b: open(folder / f"{b}.f32", "w+b") for b in bands}  # noqa: SIM115 - closed in close()
-        self._lock = threading.Lock()
 
-    def append_parts(self, parts: list[dict[str, NDArray[np.float32]]]) -> None:
-        """Append a strip given as row parts (top to bottom), band by band."""
-        for b, f in self.files.items():
-            for part in parts:
-                f.write(memoryview(np.ascontiguousarray(part[b], dtype=np.float32)).cast("B"))
+    def write_rows(self, band_id: str, row0: int, rows: NDArray[np.float32]) -> None:
+        """Write ``rows`` (float32, ``cols`` wide) from row ``row0`` on."""
+        view = memoryview(np.ascontiguousarray(rows, dtype=np.float32)).cast("B")
+        fd, pos = self.files[band_id].fileno(), row0 * self.cols * 4
+        while view:
+            n = os.pwrite(fd, view, pos)
+            view, pos = view[n:], pos + n
 
     def rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
-        with self._lock:
-            return read_raw_rows(self.files[band_id], row0, row1, self.cols, np.float32)
+        out = np.empty((row1 - row0, self.cols), np.float32)
+        view = memoryview(out).cast("B")
+        fd, pos = self.files[band_id].fileno(), row0 * self.cols * 4
+        while view:
+            n = os.preadv(fd, [view], pos)
+            if n <= 0:
+                raise OSError(f"step-1 scratch file of {band_id} ends before row {row1}")
+            view, pos = view[n:], pos + n
+        return out
 
     def close(self) -> None:
         for f in self.files.values():
@@ -174,11 +182,19 @@ def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
 
     Step 1 is per pixel: each strip is corrected in ``Nr_Threads`` row parts at once (one part under numba's
     ``workqueue`` layer; the parts share the strip's SZA fill, :func:`~sen2cor.ac.strips.strip_sza`), which
-    gives the whole strip's values.
+    gives the whole strip's values.  Each part is spilled and summed on its thread; the next strip's parts
+    are queued before this strip's are collected, so that the threads never wait for the main thread.
     """
     sums = st.FillSums(setup.bands)
     shape = setup.shape
     n_parts = min(reader.threads, concurrent_threads())
+
+    def part(row0: int, toa: dict[str, ToaImage], sza, vis, scl) -> dict[str, NDArray[np.float64]]:
+        rho = st.step1_strip(setup, row0, toa, sza, vis, scl)
+        for b, r in rho.items():
+            spill.write_rows(b, row0, r)
+        return st.FillSums.of(rho, scl)
+
     with ThreadPoolExecutor(max_workers=max(1, min(reader.threads, len(setup.bands)))) as pool, \
             ThreadPoolExecutor(max_workers=n_parts) as workers:
         spans = list(strips(shape[0]))
@@ -188,24 +204,26 @@ def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
             return ({b: pool.submit(reader.toa_rows, b, r0, r1) for b in setup.bands},
                     pool.submit(lambda: st.strip_sza(zenith[r0:r1])))
 
-        pending = None
+        pending = fetch(*spans[0])
+        queued: list[Future[dict[str, NDArray[np.float64]]]] = []
         for i, (r0, r1) in enumerate(spans):
-            # read the next strip (and interpolate its sun zenith) while this one is corrected
-            current, sza_done = pending or fetch(r0, r1)
-            pending = fetch(*spans[i + 1]) if i + 1 < len(spans) else None
+            current, sza_done = pending
             toa = {b: f.result() for b, f in current.items()}
             scl = st.upsample_rows(scl20, shape, r0, r1)
             vis = st.upsample_rows(prev.vis_index, shape, r0, r1)
             sza = sza_done.result()
             parts = list(strips(r1 - r0, -(-(r1 - r0) // n_parts)))
-            done = [workers.submit(st.step1_strip, setup, r0 + a,
+            done = [workers.submit(part, r0 + a,
                                    {k: ToaImage(t.dn[a:b], t.offset, t.quantification) for k, t in toa.items()},
                                    sza[a:b], vis[a:b], scl[a:b]) for a, b in parts]
-            rho = [f.result() for f in done]  # the parts, top to bottom: never joined into a strip copy
-            del done
-            sums.add_parts(rho, scl)
-            spill.append_parts(rho)
-            del rho
+            del toa, scl, vis, sza
+            for f in queued:  # the previous strip: done before the next one is read (bounded memory)
+                sums.add(f.result())
+            queued = done
+            # read the next strip (and interpolate its sun zenith) while this one is corrected
+            pending = fetch(*spans[i + 1]) if i + 1 < len(spans) else None
+        for f in queued:
+            sums.add(f.result())
     return sums
 
 
