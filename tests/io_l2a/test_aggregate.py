@@ -38,6 +38,20 @@ def test_scl_median_then_centre() -> None:
     assert scl_decimate(np.full((7, 8), 5, np.uint8)).shape == (3, 3)
 
 
+@pytest.mark.parametrize("shape", [(3, 3), (7, 8), (2, 5), (10, 11), (301, 257), (1, 4)])
+def test_scl_decimate_is_scipys_median_then_centre(shape: tuple[int, int]) -> None:
+    """The 3 × 3 median runs on OpenCV: the same values as scipy's ``median_filter`` (mode reflect), edges and
+    partial blocks included."""
+    from scipy import ndimage
+
+    scl = np.random.default_rng(shape[0]).integers(0, 12, shape).astype(np.uint8)
+    med = ndimage.median_filter(scl, size=3, mode="reflect")
+    nr, nc = -(-shape[0] // 3), -(-shape[1] // 3)
+    rows = [min(1 + 3 * i, shape[0] - 1) for i in range(nr)]
+    cols = [min(1 + 3 * j, shape[1] - 1) for j in range(nc)]
+    assert np.array_equal(scl_decimate(scl), med[np.ix_(rows, cols)])
+
+
 @pytest.mark.needs_shared_data
 def test_block_mean_reproduces_sen2cor_33_bit_exactly() -> None:
     import rasterio

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+import cv2
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -74,8 +75,13 @@ def _block_mean_kernel(a, factor):  # type: ignore[no-untyped-def]
 def scl_decimate(scl: NDArray[np.integer], factor: int = FACTOR_20_TO_60,
                  out_shape: tuple[int, int] | None = None) -> NDArray[np.uint8]:
     """SCL at the coarser grid: 3 × 3 median filter, then the centre pixel of each block (facts §9)."""
-    a = np.asarray(scl, dtype=np.uint8)
-    med = ndimage.median_filter(a, size=factor, mode="reflect")
+    a = np.ascontiguousarray(scl, dtype=np.uint8)
+    if factor == 3 and min(a.shape) >= 2:
+        # OpenCV's 3 × 3 median (edge replicated, which is scipy's "reflect" at one pixel): the same values,
+        # on a 20 m tile ≈ 20× faster than scipy's rank filter
+        med = cv2.medianBlur(a, 3)
+    else:
+        med = ndimage.median_filter(a, size=factor, mode="reflect")
     centre = factor // 2
     out = med[centre::factor, centre::factor]
     rows, cols = a.shape
