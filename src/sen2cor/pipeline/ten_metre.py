@@ -204,10 +204,10 @@ def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
             return ({b: pool.submit(reader.toa_rows, b, r0, r1) for b in setup.bands},
                     pool.submit(lambda: st.strip_sza(zenith[r0:r1])))
 
-        pending = fetch(*spans[0])
+        pending = None
         queued: list[Future[dict[str, NDArray[np.float64]]]] = []
         for i, (r0, r1) in enumerate(spans):
-            current, sza_done = pending
+            current, sza_done = pending or fetch(r0, r1)
             toa = {b: f.result() for b, f in current.items()}
             scl = st.upsample_rows(scl20, shape, r0, r1)
             vis = st.upsample_rows(prev.vis_index, shape, r0, r1)
