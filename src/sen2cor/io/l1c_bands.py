@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
 
 import numba
 import numpy as np
@@ -26,7 +25,7 @@ from rasterio.windows import Window
 from sen2cor.bands import BY_ID, band
 from sen2cor.errors import ProductError
 from sen2cor.io.l1c_model import L1CProduct
-from sen2cor.io.scratch import RawImage
+from sen2cor.io.scratch import RawImage, read_rows
 from sen2cor.io.spline_zoom import zoom_mirror
 from sen2cor.physics.radiometry import NODATA_DN, dn_to_toa
 from sen2cor.physics.toa_image import ToaImage
@@ -39,14 +38,6 @@ BILINEAR_UPSAMPLED = frozenset({"B09", "B10"})
 
 DOWNSAMPLE_STRIP_ROWS = 2048
 """Source rows per strip when a band is down-sampled (two rows of 1024² JPEG 2000 tiles)."""
-
-
-def read_raw_rows(f: BinaryIO, row0: int, row1: int, cols: int, dtype: type[np.generic]) -> NDArray[np.generic]:
-    """Rows ``row0:row1`` of a raw row-major scratch image of ``cols`` columns (open binary file)."""
-    out = np.empty((row1 - row0, cols), dtype)
-    f.seek(row0 * cols * out.itemsize)
-    f.readinto(memoryview(out).cast("B"))
-    return out
 
 
 def strip_rows(factor: int, block_rows: int) -> int:
@@ -266,7 +257,7 @@ class BandReader:
         spilled = self._spill_path(b.id)
         if spilled is not None and spilled.is_file():
             with open(spilled, "rb") as f:
-                dn = read_raw_rows(f, row0, row1, cols, np.uint16)
+                dn = read_rows(f.fileno(), row0, row1, cols, np.uint16, spilled)
         else:
             dn = self.dn(b.id, Window(c, r + row0, cols, row1 - row0))
         return ToaImage(dn.astype(np.uint16, copy=False), self.product.radio_add_offset[b.id],

@@ -18,6 +18,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 
+def read_rows(fd: int, row0: int, row1: int, cols: int, dtype: Any, name: object) -> NDArray[np.generic]:
+    """Rows ``row0:row1`` of a raw row-major image of ``cols`` columns in the open file ``fd``, as a new
+    array.  Positional reads: threads may read the same file at once.  ``name`` names the file in errors."""
+    out = np.empty((row1 - row0, cols), dtype)
+    if out.size == 0:
+        return out
+    view, pos = memoryview(out).cast("B"), row0 * cols * out.itemsize
+    while view:
+        n = os.preadv(fd, [view], pos)
+        if n <= 0:
+            raise OSError(f"{name}: short read")
+        view, pos = view[n:], pos + n
+    return out
+
+
 class RawImage:
     """A read-only 2-D image in a raw scratch file, indexed like a NumPy array.
 
@@ -62,20 +77,11 @@ class RawImage:
     def rows(self, row0: int, row1: int) -> NDArray[np.generic]:
         """Rows ``row0:row1`` (clipped to the image) as a new array."""
         row0, row1 = max(0, row0), min(self.shape[0], row1)
-        out = np.empty((max(row1 - row0, 0), self.shape[1]), self.dtype)
-        if out.size:
-            row_bytes = self.shape[1] * self.dtype.itemsize
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                view, done = memoryview(out).cast("B"), 0
-                while done < out.nbytes:
-                    n = os.preadv(fd, [view[done:]], row0 * row_bytes + done)
-                    if n <= 0:
-                        raise OSError(f"{self.path}: short read")
-                    done += n
-            finally:
-                os.close(fd)
-        return out
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            return read_rows(fd, row0, max(row0, row1), self.shape[1], self.dtype, self.path)
+        finally:
+            os.close(fd)
 
     def __getitem__(self, key: Any) -> NDArray[np.generic]:
         k = key if isinstance(key, tuple) else (key,)
@@ -101,4 +107,4 @@ class RawImage:
         return f"RawImage({self.path.name}, shape={self.shape}, dtype={self.dtype})"
 
 
-__all__ = ["RawImage"]
+__all__ = ["RawImage", "read_rows"]

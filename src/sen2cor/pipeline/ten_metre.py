@@ -34,6 +34,7 @@ from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.stream import StripImages
 from sen2cor.io.l2a.writer import L2AWriter
+from sen2cor.io.scratch import read_rows
 from sen2cor.physics.geometry import AngleImage
 from sen2cor.physics.toa_image import ToaImage
 from sen2cor.pipeline import inputs as inp
@@ -83,15 +84,8 @@ class _Spill:
             view, pos = view[n:], pos + n
 
     def rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
-        out = np.empty((row1 - row0, self.cols), np.float32)
-        view = memoryview(out).cast("B")
-        fd, pos = self.files[band_id].fileno(), row0 * self.cols * 4
-        while view:
-            n = os.preadv(fd, [view], pos)
-            if n <= 0:
-                raise OSError(f"step-1 scratch file of {band_id} ends before row {row1}")
-            view, pos = view[n:], pos + n
-        return out
+        f = self.files[band_id]
+        return read_rows(f.fileno(), row0, row1, self.cols, np.float32, f.name)
 
     def close(self) -> None:
         for f in self.files.values():
