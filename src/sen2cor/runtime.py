@@ -1,18 +1,18 @@
-"""Process-wide memory settings for a processing run (issue 8: a full tile in about 2 GB, fast).
+"""Process-wide memory and codec settings for a processing run (issue 8: a full tile in about 2 GB, fast).
 
 :func:`configure_memory` is called once per process that processes tiles (the CLI, each batch worker):
 
-* **glibc allocator: freed arrays are reused, not unmapped** (GeoTIFF and ENVI output).  A run allocates
+* **glibc allocator: freed arrays are reused, not unmapped.**  A run allocates
   and frees tens of gigabytes of short-lived arrays (strips, masks, band temporaries).  glibc maps every
   allocation above its mmap threshold with a fresh ``mmap`` and unmaps it when freed, so each new array is
   first touched page by page — on the benchmark machine (a 2-core VM) 10 million page faults and 58 s of
   kernel time in a ``--tif`` run, a quarter of its CPU time.  Here large allocations come from the heap
   (``M_MMAP_MAX`` 0, at most :data:`HEAP_ARENAS` arenas), whose freed blocks the next arrays reuse without
   faults: 0.9 million faults, 31 s of kernel time (the rest is file I/O), 159 → 120 s wall.
-  With JPEG 2000 output the OpenJPEG encodings that run beside the processing (tens of thousands of small
-  allocations per image with Sen2Cor's 8² and 4² code-blocks) took 40–60 % more CPU time on such a heap
-  (measured, not understood), which cancelled the gain; those runs keep glibc's mapping of large blocks,
-  with a fixed threshold (:data:`MMAP_THRESHOLD_BYTES`) so that the freed strips go back to the system.
+  JPEG 2000 runs used to keep glibc's mapping (a fixed 4 MB threshold): their encodings took 40–60 % more
+  CPU time on such a heap while OpenJPEG ran a thread pool per image (one job per code-block, a lock and a
+  hand-over each); with the codec on one thread per image (:func:`configure_codec`) the heap serves them
+  as well: a full-tile JPEG 2000 run 250.6 → 235.8 s, 9.2 → 1.0 million faults, 61 → 37 s kernel time.
 * **A soft limit on the resident size.**  A heap keeps what it frees, so a watcher thread returns the free
   heap pages to the system (``malloc_trim``) while the resident size is above
   :data:`RESIDENT_SOFT_LIMIT_BYTES` (at once after :data:`TRIM_STEP_BYTES` of growth, else every
@@ -20,6 +20,17 @@
   large array unmapped).
 * **GDAL block cache**: ``GDAL_CACHEMAX`` 256 MB unless the user set it (GDAL's default is 5 % of the RAM);
   the chain reads and writes whole strips, so a larger cache only holds memory.
+
+:func:`configure_codec` (same callers) makes **OpenJPEG code each image on the thread that asks**
+(``OPJ_NUM_THREADS`` 0, unless the user set it).  Given ``NUM_THREADS`` n, GDAL hands OpenJPEG a pool of n
+threads that takes one job per code-block, and Sen2Cor's 20 m and 60 m layouts have 8² and 4² code-blocks
+(facts §9): a 20 m band is 470 000 hand-overs, each a lock, a wake-up and often a context switch.  Encoding
+B05 of the benchmark tile took 4.8 s on 2 threads for 8.4 CPU-s (1.8 s of it in the kernel), and on the
+calling thread alone 5.8 s for 5.9 CPU-s; the 41 images of a full-tile product re-encoded two at a time,
+one thread each, 113.5 s, against 141.1 s one after the other on 2 threads each.  So the chain runs
+several codings at once instead: the reader decodes a band by JPEG 2000 tile rows on ``Nr_Threads``
+threads (:meth:`sen2cor.io.l1c_bands.BandReader.dn`), the writer encodes ``Nr_Threads`` images at a time.
+GDAL reads ``OPJ_NUM_THREADS`` when it creates each codec: a user value (e.g. ``ALL_CPUS``) is kept.
 
 A user who tunes glibc's allocator (``GLIBC_TUNABLES`` or a ``MALLOC_…_`` variable) keeps those settings.
 """
@@ -59,14 +70,14 @@ WATCH_INTERVAL_S: Final[float] = 0.2
 
 WATCHER_NAME: Final[str] = "sen2cor-memory-watcher"
 
-MMAP_THRESHOLD_BYTES: Final[int] = 4 * 1024 * 1024
-"""With ``reuse_freed`` False: allocations from this size are mapped, and unmapped when freed."""
-
 GDAL_CACHEMAX_MB: Final[int] = 256
 """Default GDAL block cache of a run (MB)."""
 
+OPENJPEG_THREADS_VARIABLE: Final[str] = "OPJ_NUM_THREADS"
+OPENJPEG_THREADS: Final[str] = "0"
+"""OpenJPEG's own threads per codec: none, the calling thread codes (module docstring)."""
+
 M_TRIM_THRESHOLD: Final[int] = -1
-M_MMAP_THRESHOLD: Final[int] = -3
 M_MMAP_MAX: Final[int] = -4
 M_ARENA_MAX: Final[int] = -8
 """``mallopt`` parameter numbers (glibc ``malloc.h``)."""
@@ -78,13 +89,9 @@ USER_ALLOCATOR_VARIABLES: Final[tuple[str, ...]] = (
 """Environment variables through which a user tunes glibc's allocator (then left alone)."""
 
 
-def configure_memory(*, reuse_freed: bool = True, soft_limit_bytes: int = RESIDENT_SOFT_LIMIT_BYTES) -> None:
-    """Apply the settings of the module docstring (no-op where glibc is not the allocator).
-
-    ``reuse_freed`` False keeps glibc's mapping of large blocks with a fixed threshold
-    (:data:`MMAP_THRESHOLD_BYTES`) instead: the choice of runs with JPEG 2000 output.  Once a process reuses
-    freed blocks it keeps doing so, with the first soft limit (a batch worker may run tiles of both kinds).
-    """
+def configure_memory(*, soft_limit_bytes: int = RESIDENT_SOFT_LIMIT_BYTES) -> None:
+    """Apply the settings of the module docstring (no-op where glibc is not the allocator); a process keeps
+    the first soft limit it was given (a batch worker runs several tiles)."""
     os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHEMAX_MB))
     if not sys.platform.startswith("linux") or any(v in os.environ for v in USER_ALLOCATOR_VARIABLES):
         return
@@ -95,10 +102,6 @@ def configure_memory(*, reuse_freed: bool = True, soft_limit_bytes: int = RESIDE
         mallopt, trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError):  # musl or another libc without mallopt
         return
-    if not reuse_freed:
-        if mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) != 1:
-            log.debug("mallopt(M_MMAP_THRESHOLD) refused; the allocator keeps its default")
-        return
     settings = ((M_ARENA_MAX, HEAP_ARENAS), (M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES), (M_MMAP_MAX, 0))
     if not all(mallopt(param, value) == 1 for param, value in settings):
         log.debug("mallopt refused a setting; the allocator keeps (some of) its defaults")
@@ -106,6 +109,11 @@ def configure_memory(*, reuse_freed: bool = True, soft_limit_bytes: int = RESIDE
     watcher = threading.Thread(target=_watch, args=(soft_limit_bytes, lambda: trim(0)), name=WATCHER_NAME,
                                daemon=True)
     watcher.start()
+
+
+def configure_codec() -> None:
+    """Set ``OPJ_NUM_THREADS`` to :data:`OPENJPEG_THREADS` unless it is set (module docstring)."""
+    os.environ.setdefault(OPENJPEG_THREADS_VARIABLE, OPENJPEG_THREADS)
 
 
 def resident_bytes() -> int:
@@ -135,5 +143,6 @@ def _watch(limit: int, release: Callable[[], object]) -> None:
 
 
 __all__ = [
-    "GDAL_CACHEMAX_MB", "MMAP_THRESHOLD_BYTES", "RESIDENT_SOFT_LIMIT_BYTES", "configure_memory", "resident_bytes",
+    "GDAL_CACHEMAX_MB", "OPENJPEG_THREADS", "RESIDENT_SOFT_LIMIT_BYTES", "configure_codec",
+    "configure_memory", "resident_bytes",
 ]

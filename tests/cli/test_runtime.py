@@ -1,4 +1,4 @@
-"""Process memory settings of a run (sen2cor.runtime)."""
+"""Process memory and codec settings of a run (sen2cor.runtime)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,21 @@ import ctypes.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
 
-from sen2cor.runtime import GDAL_CACHEMAX_MB, USER_ALLOCATOR_VARIABLES, WATCHER_NAME, configure_memory
+from sen2cor.io.l2a.raster import Georef, write_image
+from sen2cor.runtime import (
+    GDAL_CACHEMAX_MB,
+    OPENJPEG_THREADS,
+    USER_ALLOCATOR_VARIABLES,
+    WATCHER_NAME,
+    configure_codec,
+    configure_memory,
+)
 
 
 def test_gdal_cache_default_and_user_value_kept(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +78,7 @@ STRIPS = """
 import sys, time
 import numpy as np
 from sen2cor.runtime import configure_memory, resident_bytes
-configure_memory(reuse_freed=sys.argv[1] == "reuse", soft_limit_bytes=int(sys.argv[2]))
+configure_memory(soft_limit_bytes=int(sys.argv[1]))
 base = resident_bytes()
 blocks, kept = [], []
 for _ in range(20):  # 20 x 16 MB strips, each followed by a small array that stays (as in a run)
@@ -83,8 +94,8 @@ print(after_free / 1e6, (resident_bytes() - base) / 1e6)
 def test_free_heap_pages_go_back_above_the_soft_limit() -> None:
     """Below the soft limit the freed strips stay resident for reuse; above it the watcher returns them."""
     _glibc()
-    kept_mb, _ = _probe(STRIPS, "reuse", str(10**12))  # limit never reached
-    freed_mb, released_mb = _probe(STRIPS, "reuse", str(150_000_000))
+    kept_mb, _ = _probe(STRIPS, str(10**12))  # limit never reached
+    freed_mb, released_mb = _probe(STRIPS, str(150_000_000))
     assert kept_mb > 250.0 and freed_mb > 250.0  # the heap keeps what was freed ...
     assert released_mb < 50.0  # ... until the resident size passes the limit
 
@@ -100,8 +111,28 @@ def test_user_allocator_settings_are_left_alone() -> None:
     assert started == 1
 
 
-def test_without_reuse_freed_strips_go_back_at_once() -> None:
-    """The JPEG 2000 runs' setting: blocks from 4 MB are unmapped when freed, even between live small arrays."""
-    _glibc()
-    kept_mb, _ = _probe(STRIPS, "map", str(10**12))
-    assert kept_mb < 20.0
+def test_codec_threads_default_and_user_value_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPJ_NUM_THREADS", raising=False)
+    configure_codec()
+    assert os.environ["OPJ_NUM_THREADS"] == OPENJPEG_THREADS == "0"
+    monkeypatch.setenv("OPJ_NUM_THREADS", "ALL_CPUS")
+    configure_codec()
+    assert os.environ["OPJ_NUM_THREADS"] == "ALL_CPUS"  # the user's value wins
+
+
+def test_codec_on_the_calling_thread_writes_the_same_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """OpenJPEG's output does not depend on its thread count: the JPEG 2000 images (20 m layout, 8² code-blocks)
+    and what they decode to are the same bytes with the codec on the calling thread and on a pool of 2."""
+    rng = np.random.default_rng(3)
+    image = (rng.gamma(2.0, 600.0, (300, 280)) + np.linspace(0, 3000, 280)).astype(np.uint16)
+    georef = Georef("EPSG:32632", rasterio.Affine(20.0, 0.0, 699960.0, 0.0, -20.0, 5800020.0))
+    files = {}
+    for name, opj in (("pool", None), ("calling", OPENJPEG_THREADS)):
+        if opj is None:
+            monkeypatch.delenv("OPJ_NUM_THREADS", raising=False)
+        else:
+            monkeypatch.setenv("OPJ_NUM_THREADS", opj)
+        files[name] = write_image(tmp_path / f"{name}.jp2", image, georef, fmt="JP2", resolution=20, threads=2)
+    assert files["pool"].read_bytes() == files["calling"].read_bytes()
+    with rasterio.open(files["calling"]) as ds:
+        np.testing.assert_array_equal(ds.read(1), image)

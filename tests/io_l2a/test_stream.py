@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,7 @@ import rasterio
 from affine import Affine
 
 from sen2cor.io.l2a.raster import Georef
-from sen2cor.io.l2a.stream import StripImage, StripImages
+from sen2cor.io.l2a.stream import EncoderPool, StripImage, StripImages
 
 GEOREF = Georef("EPSG:32633", Affine(20.0, 0.0, 300000.0, 0.0, -20.0, 5500020.0))
 
@@ -65,3 +68,87 @@ def test_discard_after_an_error_leaves_no_staging_file(tmp_path: Path) -> None:
     images.discard()  # B was never finished: its staging file goes, no B.jp2
     assert not (tmp_path / "B.jp2").exists()
     assert not list(tmp_path.glob("*.stage.tif"))
+
+
+class _TimedImage:
+    """Stands in for a :class:`StripImage`: ``close`` takes a while and records how many run at once."""
+
+    def __init__(self, name: str, log: dict[str, object]) -> None:
+        self.name, self.log = name, log
+        self.discarded = False
+
+    def close(self) -> Path:
+        lock = self.log["lock"]
+        with lock:  # type: ignore[attr-defined]
+            self.log["active"] += 1  # type: ignore[operator]
+            self.log["peak"] = max(self.log["peak"], self.log["active"])  # type: ignore[call-overload]
+        time.sleep(0.15)
+        with lock:  # type: ignore[attr-defined]
+            self.log["active"] -= 1  # type: ignore[operator]
+            self.log["closed"].append(self.name)  # type: ignore[attr-defined]
+        return Path(self.name)
+
+    def discard(self) -> None:
+        self.discarded = True
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+def _timed(names: str) -> tuple[dict[str, _TimedImage], dict[str, object]]:
+    log: dict[str, object] = {"lock": threading.Lock(), "active": 0, "peak": 0, "closed": []}
+    return {n: _TimedImage(n, log) for n in names}, log
+
+
+def test_one_encoding_at_a_time_until_finish_all_then_all_workers() -> None:
+    """While the caller computes, images finished early are encoded one at a time; from ``finish_all`` on
+    (the computing is over) ``workers`` at once."""
+    fakes, log = _timed("ABCD")
+    images = StripImages(fakes, workers=2)  # type: ignore[arg-type]
+    for k in "AB":
+        images.finish(k)
+    _until(lambda: len(log["closed"]) == 2)  # type: ignore[arg-type]  # "computing": one after the other
+    assert log["peak"] == 1 and log["closed"] == ["A", "B"]
+    images.finish_all()  # C and D side by side
+    assert log["peak"] == 2 and sorted(log["closed"]) == list("ABCD")  # type: ignore[call-overload]
+
+
+def test_discard_skips_the_images_waiting_for_their_turn() -> None:
+    fakes, log = _timed("ABC")
+    images = StripImages(fakes, workers=2)  # type: ignore[arg-type]
+    for k in "ABC":
+        images.finish(k)  # A runs, B waits for the one place, C is queued
+    _until(lambda: log["active"] == 1)
+    images.discard()
+    assert log["closed"] == ["A"]
+    assert all(f.discarded for f in fakes.values())  # a no-op for A, the file of a real image is kept
+
+
+def test_full_background_pool_lets_the_caller_encode() -> None:
+    """``caller_runs``: with the one background worker busy, the next image is encoded on the caller's
+    thread at once instead of the caller waiting."""
+    release, threads = threading.Event(), {}
+
+    def encode(path: str, hold: bool = False) -> Path:
+        threads[path] = threading.get_ident()
+        if hold:
+            release.wait(5.0)
+        return Path(path)
+
+    pool = EncoderPool(1, pending=1, background=True, caller_runs=True)
+    pool.submit(encode, "first", hold=True)
+    assert pool.submit(encode, "second") == Path("second")
+    assert threads["second"] == threading.get_ident() != threads["first"]
+    release.set()
+    pool.wait()
+    waiting = EncoderPool(1, pending=1, background=True)  # without: the caller waits for the worker
+    release.clear()
+    waiting.submit(encode, "third", hold=True)
+    threading.Timer(0.2, release.set).start()
+    waiting.submit(encode, "fourth")
+    waiting.wait()
+    assert threads["fourth"] == threads["third"] != threading.get_ident()

@@ -9,6 +9,7 @@ B09/B10), no-data propagated by nearest neighbour.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -49,6 +50,16 @@ def strip_rows(factor: int, block_rows: int) -> int:
     if unit > 2 * DOWNSAMPLE_STRIP_ROWS:  # blocks that do not line up within a few thousand rows
         unit = factor
     return max(unit, (DOWNSAMPLE_STRIP_ROWS // unit) * unit)
+
+
+def tile_row_parts(row0: int, row1: int, block_rows: int) -> list[tuple[int, int]]:
+    """Rows ``row0:row1`` cut at the image's tile-row boundaries (multiples of ``block_rows``):
+    ``[(r0, r1), …]`` in order; one part when ``block_rows`` is not positive."""
+    if block_rows <= 0 or row1 <= row0:
+        return [(row0, row1)] if row1 > row0 else []
+    cuts = range((row0 // block_rows + 1) * block_rows, row1, block_rows)
+    edges = [row0, *cuts, row1]
+    return list(itertools.pairwise(edges))
 
 
 def default_threads() -> int:
@@ -227,17 +238,42 @@ class BandReader:
         path = self.product.tile.band_files.get(b.id)
         if path is None:
             raise ProductError(f"{self.product.tile.path}: band {b.id} is missing from the product")
-        expected = self._frame(b.resolution)[2]
+        return self._decode(path, b.id, self._frame(b.resolution)[2], window)
+
+    def _decode(self, path: Path, band_id: str, expected: tuple[int, int], window: Window | None
+                ) -> NDArray[np.uint16]:
+        """Decode ``window`` (None: all) of the image ``path`` after checking its size against ``expected``.
+
+        A window of several JPEG 2000 tile rows is decoded by tile rows on :attr:`threads` threads, each
+        with its own dataset: the codec works on one core per tile row (see
+        :func:`sen2cor.runtime.configure_codec`), so the rows are what keeps the cores busy, and no tile
+        is decoded twice.
+        """
         try:
             with self._env(), rasterio.open(path) as ds:
                 if (ds.height, ds.width) != expected:
                     raise ProductError(
                         f"{path}: image is {ds.height}×{ds.width} pixels but MTD_TL.xml says {expected[0]}×"
-                        f"{expected[1]} at {b.resolution} m; the product is inconsistent"
+                        f"{expected[1]} at {band(band_id).resolution} m; the product is inconsistent"
                     )
-                return ds.read(1, window=window).astype(np.uint16, copy=False)
+                win = window if window is not None else Window(0, 0, ds.width, ds.height)
+                parts = tile_row_parts(int(win.row_off), int(win.row_off + win.height),
+                                       int(ds.block_shapes[0][0]))
+                if self.threads <= 1 or len(parts) <= 1:
+                    return ds.read(1, window=win).astype(np.uint16, copy=False)
+                out = np.empty((int(win.height), int(win.width)), ds.dtypes[0])
+
+            def decode(part: tuple[int, int]) -> None:
+                r0, r1 = part
+                rows = slice(r0 - int(win.row_off), r1 - int(win.row_off))
+                with self._env(), rasterio.open(path) as part_ds:
+                    part_ds.read(1, window=Window(win.col_off, r0, win.width, r1 - r0), out=out[rows])
+
+            with ThreadPoolExecutor(max_workers=min(self.threads, len(parts))) as pool:
+                list(pool.map(decode, parts))
+            return out.astype(np.uint16, copy=False)
         except rasterio.errors.RasterioIOError as exc:
-            raise ProductError(f"{path}: cannot decode band {b.id} ({exc}); the file is damaged") from None
+            raise ProductError(f"{path}: cannot decode band {band_id} ({exc}); the file is damaged") from None
 
     def _block_rows(self, band_id: str) -> int:
         """Block (tile) height of a band image; 0 when it cannot be read (the read reports why)."""

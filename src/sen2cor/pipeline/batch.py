@@ -28,7 +28,7 @@ from typing import Final, Literal, Protocol
 
 from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import ConfigError, ProcessingError, Sen2CorError
-from sen2cor.runtime import configure_memory
+from sen2cor.runtime import configure_codec, configure_memory
 
 logger = logging.getLogger(__name__)
 
@@ -304,7 +304,8 @@ def process_tile(
     TileOutcome
         ``ok`` with the L2A product path the chain returned, or ``failed`` with the one-line error.
     """
-    configure_memory(reuse_freed=task.settings.output_format != "JP2")
+    configure_memory()
+    configure_codec()
     worker = _worker_name()
     package = logging.getLogger("sen2cor")
     thread = threading.get_ident() if shared_process else None

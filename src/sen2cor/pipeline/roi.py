@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-import rasterio
 from numpy.typing import NDArray
 from rasterio.windows import Window
 
@@ -125,16 +124,7 @@ class WindowReader(BandReader):
         path = self.product.tile.band_files.get(b.id)
         if path is None:
             raise ProductError(f"{self.product.tile.path}: band {b.id} is missing from the product")
-        expected = grid.full_sizes[b.resolution]
-        try:
-            with self._env(), rasterio.open(path) as ds:
-                if (ds.height, ds.width) != expected:
-                    raise ProductError(
-                        f"{path}: image is {ds.height}×{ds.width} pixels but MTD_TL.xml says {expected[0]}×"
-                        f"{expected[1]} at {b.resolution} m; the product is inconsistent")
-                return ds.read(1, window=win.rasterio_window(b.resolution)).astype(np.uint16, copy=False)
-        except rasterio.errors.RasterioIOError as exc:
-            raise ProductError(f"{path}: cannot decode band {b.id} ({exc}); the file is damaged") from None
+        return self._decode(path, b.id, grid.full_sizes[b.resolution], win.rasterio_window(b.resolution))
 
     def dn_at(self, band_id: str, resolution: int, dtype: type[np.generic] = np.float32) -> NDArray[np.generic]:
         """As :meth:`BandReader.dn_at`; an up-sampled band is resampled from the window plus

@@ -42,7 +42,8 @@ class ResolutionImages:
         Also keep each image's 60 m aggregate (a 20 m run with ``Downsample_20_to_60``).
     background:
         Images arrive while the chain still computes: encode them on one thread beside it, with at most
-        :data:`BACKGROUND_PENDING` images in flight, until :meth:`all_threads`.
+        :data:`BACKGROUND_PENDING` images in flight (the next one, when that thread is busy, on the
+        chain's own thread), until :meth:`all_threads`.
     """
 
     def __init__(self, writer: L2AWriter, resolution: int, aggregate_to_60: bool = False, *,
@@ -57,9 +58,11 @@ class ResolutionImages:
         self._done_encoders: list[EncoderPool] = []
         self._background = background
         # background: images arrive while the chain computes; one encoder beside it, nothing waiting
-        # (each 20 m JPEG 2000 encoding holds ≈ 170 MB besides its image)
-        self._encoder: EncoderPool | None = (EncoderPool(1, pending=BACKGROUND_PENDING, background=True)
-                                             if background else EncoderPool(writer.threads))
+        # (each 20 m JPEG 2000 encoding holds ≈ 160 MB besides its image); while it is busy, the chain
+        # encodes the next image itself (the codec works on one core per image) instead of waiting
+        self._encoder: EncoderPool | None = (
+            EncoderPool(1, pending=BACKGROUND_PENDING, background=True, caller_runs=writer.threads > 1)
+            if background else EncoderPool(writer.threads))
 
     def all_threads(self) -> None:
         """Encode the images still to come on all the writer's threads (the computation is over); a

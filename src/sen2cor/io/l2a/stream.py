@@ -11,7 +11,8 @@ outside a region of interest) and produces the product file on :meth:`StripImage
   rewriting compressed blocks.
 
 :class:`StripImages` holds the images of one resolution and encodes each one on a background thread as
-soon as the caller declares it complete (:meth:`StripImages.finish`), while the caller computes the next.
+soon as the caller declares it complete (:meth:`StripImages.finish`), while the caller computes the next,
+and the rest on all threads at the end.
 :class:`EncoderPool` writes whole in-memory images on several threads.
 """
 
@@ -134,14 +135,19 @@ class StripImage:
 class StripImages:
     """The :class:`StripImage` s of one resolution, keyed by image (band id, ``AOT``, ``TCI`` …).
 
-    :meth:`finish` hands a complete image to one background thread, which encodes it (with all the image's
-    encoder threads) while the caller computes the next; images wait for their turn on disk (staged), not
-    in memory, and only one encoding runs at a time, which keeps the memory of a 10 m run bounded.
+    :meth:`finish` hands a complete image to a background thread, which encodes it while the caller
+    computes the next; images wait for their turn on disk (staged), not in memory.  While the caller
+    computes, one encoding runs at a time (the caller keeps the other core busy, and the memory of a 10 m
+    run stays bounded); from :meth:`finish_all` on, when the computing is over, ``workers`` at a time (the
+    codec works on one core per image, :func:`sen2cor.runtime.configure_codec`).
     """
 
-    def __init__(self, images: dict[str, StripImage]) -> None:
+    def __init__(self, images: dict[str, StripImage], workers: int = 1) -> None:
         self._images = images
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strip-encode")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="strip-encode")
+        self._slots = threading.Semaphore(1)
+        self._more_slots = max(1, workers) - 1
+        self._discarding = False
         self._futures: dict[str, Future[Path]] = {}
 
     def __getitem__(self, key: str) -> StripImage:
@@ -159,12 +165,25 @@ class StripImages:
     def finish(self, key: str) -> None:
         """``key`` is complete: encode it in the background (no more writes to it)."""
         if key not in self._futures:
-            self._futures[key] = self._pool.submit(self._images[key].close)
+            self._futures[key] = self._pool.submit(self._encode, key)
+
+    def _encode(self, key: str) -> Path:
+        with self._slots:
+            if self._discarding:
+                raise RuntimeError(f"{key}: not encoded, the run failed")
+            return self._images[key].close()
+
+    def _all_slots(self) -> None:
+        for _ in range(self._more_slots):
+            self._slots.release()
+        self._more_slots = 0
 
     def finish_all(self) -> list[Path]:
-        """Finish the remaining images and wait for every encoding; re-raises the first failure."""
+        """Finish the remaining images and wait for every encoding (``workers`` at a time); re-raises the
+        first failure."""
         for key in self._images:
             self.finish(key)
+        self._all_slots()
         try:
             errors = [f.exception() for f in self._futures.values()]
         finally:
@@ -175,32 +194,38 @@ class StripImages:
         return [f.result() for f in self._futures.values()]
 
     def discard(self) -> None:
-        """After an error: stop the encodings not started, wait for the running one, drop the rest."""
+        """After an error: stop the encodings not started, wait for the running ones, drop the rest."""
+        self._discarding = True
         for f in self._futures.values():
             f.cancel()
+        self._all_slots()
         self._pool.shutdown(wait=True)
-        for key, img in self._images.items():
-            f = self._futures.get(key)
-            if f is None or f.cancelled():
-                img.discard()
+        for img in self._images.values():
+            img.discard()  # a no-op for the images already encoded
 
 
 class EncoderPool:
-    """Writes images on ``workers`` threads: GDAL's JPEG 2000 encoder runs on one core per image, so
-    encoding several images at once is what uses the machine.  At most ``pending`` (default 2·``workers``)
-    images are in the pool, running or waiting; :meth:`wait` re-raises the first failure.  ``background``:
-    use a thread even for one worker (the caller goes on computing while an image is encoded)."""
+    """Writes images on ``workers`` threads: the JPEG 2000 encoder runs on one core per image
+    (:func:`sen2cor.runtime.configure_codec`), so encoding several images at once is what uses the
+    machine.  At most ``pending`` (default 2·``workers``) images are in the pool, running or waiting;
+    :meth:`wait` re-raises the first failure.  ``background``: use a thread even for one worker (the caller
+    goes on computing while an image is encoded).  ``caller_runs``: when the pool is full, the caller
+    encodes the image itself instead of waiting for a free place (a caller that computes faster than the
+    pool encodes then adds its core to the encoding, and holds no more images than before)."""
 
-    def __init__(self, workers: int, *, pending: int | None = None, background: bool = False) -> None:
+    def __init__(self, workers: int, *, pending: int | None = None, background: bool = False,
+                 caller_runs: bool = False) -> None:
         workers = max(workers, 1)
         self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 or background else None
         self.slots = threading.BoundedSemaphore(pending or 2 * workers)
+        self.caller_runs = caller_runs
         self.futures: list[Future[Path]] = []
 
     def submit(self, fn: Callable[..., Path], *args: object, **kwargs: object) -> Path:
         if self.pool is None:
             return fn(*args, **kwargs)
-        self.slots.acquire()
+        if not self.slots.acquire(blocking=not self.caller_runs):
+            return fn(*args, **kwargs)
         future = self.pool.submit(fn, *args, **kwargs)
         future.add_done_callback(lambda _: self.slots.release())
         self.futures.append(future)

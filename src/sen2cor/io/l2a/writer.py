@@ -296,7 +296,7 @@ class L2AWriter:
             for img in made.values():
                 img.discard()
             raise
-        images = StripImages(made)
+        images = StripImages(made, workers=self.threads)
         try:
             yield images
             images.finish_all()
