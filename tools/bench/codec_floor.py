@@ -31,7 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import rasterio
+from numpy.typing import NDArray
 
 from sen2cor.bands import band
 from sen2cor.io.l1c import read_l1c
@@ -135,14 +137,13 @@ def encode_floor(l2a: Path, threads: int, scratch: Path) -> tuple[list[CodecTimi
     items.sort(key=lambda item: -item[1].nbytes)
     out: list[CodecTiming] = []
 
-    def encode(path: Path, data: object, georef: Georef, res: int) -> Path:
+    def encode(path: Path, data: NDArray[np.generic], georef: Georef, res: int) -> Path:
         fmt = RASTER_SUFFIXES[path.suffix.lower()]
         layout_res = None if res >= PREVIEW_PIXEL_M or path.stem.endswith("_PVI") else res
         target = scratch / path.name
         start = time.perf_counter()
-        write_image(target, data, georef, fmt=fmt, resolution=layout_res, threads=threads)  # type: ignore[arg-type]
-        out.append(CodecTiming(path.name, res, data.shape, data.nbytes,  # type: ignore[attr-defined]
-                               time.perf_counter() - start))
+        write_image(target, data, georef, fmt=fmt, resolution=layout_res, threads=threads)
+        out.append(CodecTiming(path.name, res, data.shape, data.nbytes, time.perf_counter() - start))
         target.unlink()
         return target
 
