@@ -32,6 +32,12 @@ several codings at once instead: the reader decodes a band by JPEG 2000 tile row
 threads (:meth:`sen2cor.io.l1c_bands.BandReader.dn`), the writer encodes ``Nr_Threads`` images at a time.
 GDAL reads ``OPJ_NUM_THREADS`` when it creates each codec: a user value (e.g. ``ALL_CPUS``) is kept.
 
+:func:`configure_blas` (same callers) gives the **BLAS library one thread**.  The chain's matrix products
+are the angle-grid interpolations (:func:`sen2cor.physics.geometry.grid_to_pixels`, a few milliseconds
+each); on more threads OpenBLAS's helpers spin after every product, which cost 1.5 % of a full-tile
+``--tif`` run's CPU time, taken from the other core's work.  A user's ``OPENBLAS_NUM_THREADS`` (or
+``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is kept.
+
 A user who tunes glibc's allocator (``GLIBC_TUNABLES`` or a ``MALLOC_…_`` variable) keeps those settings.
 """
 
@@ -53,8 +59,11 @@ HEAP_ARENAS: Final[int] = 2
 """glibc arenas (one per core of the benchmark machine): each arena keeps its own free blocks, so fewer
 arenas reuse more."""
 
-TRIM_THRESHOLD_BYTES: Final[int] = 64 * 1024 * 1024
-"""Free memory at the top of the heap above this size goes back to the system at once."""
+TRIM_THRESHOLD_BYTES: Final[int] = 1024 * 1024 * 1024
+"""Free memory at the top of the heap above this size goes back to the system at once (glibc's ``free``).
+Below the soft limit such memory is kept for the next arrays: with 64 MB, a full-tile ``--tif`` run zeroed
+≈ 13 000 transparent huge pages (26 GB) as freed top-of-heap blocks were returned and faulted back, with
+1 GB ≈ 8 400; the watcher still returns them above the soft limit."""
 
 RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_600_000_000
 """Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB)."""
@@ -76,6 +85,12 @@ GDAL_CACHEMAX_MB: Final[int] = 256
 OPENJPEG_THREADS_VARIABLE: Final[str] = "OPJ_NUM_THREADS"
 OPENJPEG_THREADS: Final[str] = "0"
 """OpenJPEG's own threads per codec: none, the calling thread codes (module docstring)."""
+
+BLAS_THREADS: Final[int] = 1
+"""Threads of the BLAS library (numpy's OpenBLAS) in a processing run."""
+
+USER_BLAS_VARIABLES: Final[tuple[str, ...]] = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""Environment variables through which a user sets the BLAS threads (then left alone)."""
 
 M_TRIM_THRESHOLD: Final[int] = -1
 M_MMAP_MAX: Final[int] = -4
@@ -116,6 +131,15 @@ def configure_codec() -> None:
     os.environ.setdefault(OPENJPEG_THREADS_VARIABLE, OPENJPEG_THREADS)
 
 
+def configure_blas() -> None:
+    """One BLAS thread unless a BLAS thread variable is set (module docstring)."""
+    if any(v in os.environ for v in USER_BLAS_VARIABLES):
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=BLAS_THREADS, user_api="blas")
+
+
 def resident_bytes() -> int:
     """Resident size of this process (Linux ``/proc/self/statm``)."""
     with open("/proc/self/statm", encoding="ascii") as f:
@@ -143,6 +167,7 @@ def _watch(limit: int, release: Callable[[], object]) -> None:
 
 
 __all__ = [
-    "GDAL_CACHEMAX_MB", "OPENJPEG_THREADS", "RESIDENT_SOFT_LIMIT_BYTES", "configure_codec",
+    "BLAS_THREADS", "GDAL_CACHEMAX_MB", "OPENJPEG_THREADS", "RESIDENT_SOFT_LIMIT_BYTES", "configure_blas",
+    "configure_codec",
     "configure_memory", "resident_bytes",
 ]

@@ -15,9 +15,11 @@ import rasterio
 
 from sen2cor.io.l2a.raster import Georef, write_image
 from sen2cor.runtime import (
+    BLAS_THREADS,
     GDAL_CACHEMAX_MB,
     OPENJPEG_THREADS,
     USER_ALLOCATOR_VARIABLES,
+    USER_BLAS_VARIABLES,
     WATCHER_NAME,
     configure_codec,
     configure_memory,
@@ -136,3 +138,23 @@ def test_codec_on_the_calling_thread_writes_the_same_files(monkeypatch: pytest.M
     assert files["pool"].read_bytes() == files["calling"].read_bytes()
     with rasterio.open(files["calling"]) as ds:
         np.testing.assert_array_equal(ds.read(1), image)
+
+
+def _blas_threads(env: dict[str, str]) -> tuple[list[int], list[int]]:
+    """BLAS threads before and after ``configure_blas()`` in a fresh process with ``env``."""
+    code = ("from threadpoolctl import threadpool_info; from sen2cor.runtime import configure_blas; import numpy\n"
+            "def n(): return ' '.join(str(i['num_threads']) for i in threadpool_info() if i['user_api'] == 'blas')\n"
+            "before = n(); configure_blas(); print(before); print(n())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    before, after = out.stdout.splitlines()
+    return [int(n) for n in before.split()], [int(n) for n in after.split()]
+
+
+def test_blas_on_one_thread_unless_the_user_sets_it() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in USER_BLAS_VARIABLES}
+    _, after = _blas_threads(env)
+    if not after:
+        pytest.skip("missing resource: numpy is linked to no BLAS library that threadpoolctl knows")
+    assert after == [BLAS_THREADS] * len(after) == [1] * len(after)
+    before, after = _blas_threads(dict(env, OPENBLAS_NUM_THREADS="2"))
+    assert after == before  # the user's value wins: not limited

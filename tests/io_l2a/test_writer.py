@@ -202,8 +202,10 @@ def test_10m_run_reuses_the_20m_product(small_l1c, tmp_path: Path) -> None:  # t
     scl_before = (next(first.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))).read_bytes()
     w2 = L2AWriter(small_l1c, tmp_path, ProcessingInfo(), now=NOW.replace(year=2027))
     assert w2.has_resolution(20) and not w2.has_resolution(10)
-    reused = read_resolution(w2.existing, 20, offset=True)
+    reused = read_resolution(w2.existing, 20, offset=True, boa=False)  # as the 10 m run reads it
     assert reused.scl is not None and reused.scl.shape == (60, 90)
+    assert reused.boa == {} and reused.aot is not None and reused.wvp is not None
+    np.testing.assert_array_equal(reused.scl, read_resolution(w2.existing, 20, offset=True).scl)
     with w2:
         w2.write_resolution(synthetic_result(small_l1c, 10, seed=4))
         second = w2.finalise()

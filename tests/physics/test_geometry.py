@@ -8,7 +8,7 @@ import pytest
 from sen2cor.ac.setup import cell_geometries, cell_grid
 from sen2cor.grid import TileGrid
 from sen2cor.io.l1c_model import AngleGrid
-from sen2cor.physics.geometry import AngleImage, zenith_azimuth_at
+from sen2cor.physics.geometry import AngleImage, degrees_0_360, zenith_azimuth_at
 
 
 @pytest.fixture
@@ -48,3 +48,14 @@ def test_angle_image_of_a_window_is_the_tile_crop(grids) -> None:  # type: ignor
     assert z.shape == (300, 500)
     assert np.array_equal(np.asarray(z), z_full[crop]) and np.array_equal(np.asarray(a), a_full[crop])
     assert np.array_equal(z[10:20, 30:60], z_full[crop][10:20, 30:60])
+
+
+def test_degrees_0_360_are_those_of_the_remainder() -> None:
+    """The in-place fold equals ``np.rad2deg(a) % 360`` bit for bit over −π…π (tiny negatives give 360)."""
+    a = np.concatenate([np.linspace(-np.pi, np.pi, 400_001, dtype=np.float32),
+                        np.float32([-1e-9, -1e-6, 1e-6, np.float32(np.pi), -np.float32(np.pi)])])
+    expected = (np.rad2deg(a) % 360.0).astype(np.float32)
+    got = degrees_0_360(a.copy())
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    assert float(got.min()) >= 0.0 and float(got.max()) <= 360.0

@@ -141,7 +141,7 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
     previous: stages.RunOutcome | None = None
     if writer.existing is not None and writer.has_resolution(res_sc) and 10 in plan.runs:
         log.info("re-using the %d m results of %s", res_sc, writer.existing.name)
-        existing = read_resolution(writer.existing, res_sc, offset=writer.offset)
+        existing = read_resolution(writer.existing, res_sc, offset=writer.offset, boa=False)
         previous = stages.reuse(existing if win is None else roi.crop(existing, win), info, product, settings,
                                 _existing_aot_method(writer.existing))
     else:

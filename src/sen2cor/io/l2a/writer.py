@@ -560,10 +560,11 @@ def _link_or_copy(src: str, dst: str) -> str:
     return dst
 
 
-def read_resolution(product: Path, resolution: int, *, offset: bool) -> ResolutionResult:
+def read_resolution(product: Path, resolution: int, *, offset: bool, boa: bool = True) -> ResolutionResult:
     """Decode the images of one resolution of a written product back to physical values.
 
-    Used by a 10 m run that re-uses the 20 m result of the same product.
+    Used by a 10 m run that re-uses the 20 m result of the same product; it needs the maps, not the
+    surface reflectance, so it passes ``boa=False`` (the bands of a full 20 m tile as float32 are 1.2 GB).
 
     Raises
     ------
@@ -577,7 +578,8 @@ def read_resolution(product: Path, resolution: int, *, offset: bool) -> Resoluti
     if not img.is_dir():
         raise ProductError(f"{product.name}: no IMG_DATA/R{resolution}m")
     files = {p.stem.rsplit("_", 2)[-2]: p for p in img.iterdir() if p.suffix in (".jp2", ".tif", ".raw")}
-    boa = {b: encode.decode_boa(read_image(files[b]), offset=offset) for b in L2A_BANDS[resolution] if b in files}
+    bands = {b: encode.decode_boa(read_image(files[b]), offset=offset)
+             for b in L2A_BANDS[resolution] if b in files and boa}
     qi = granules[0] / "QI_DATA"
 
     def opt(path: Path) -> NDArray[np.generic] | None:
@@ -585,7 +587,7 @@ def read_resolution(product: Path, resolution: int, *, offset: bool) -> Resoluti
 
     scl = read_image(files["SCL"]) if "SCL" in files else None
     return ResolutionResult(
-        resolution=resolution, boa=boa,
+        resolution=resolution, boa=bands,
         scl=scl.astype(np.uint8) if scl is not None else None,
         aot=encode.decode_aot(read_image(files["AOT"])) if "AOT" in files else None,
         wvp=encode.decode_wvp(read_image(files["WVP"])) if "WVP" in files else None,
