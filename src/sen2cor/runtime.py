@@ -59,11 +59,12 @@ HEAP_ARENAS: Final[int] = 2
 """glibc arenas (one per core of the benchmark machine): each arena keeps its own free blocks, so fewer
 arenas reuse more."""
 
-TRIM_THRESHOLD_BYTES: Final[int] = 1024 * 1024 * 1024
+TRIM_THRESHOLD_BYTES: Final[int] = 256 * 1024 * 1024
 """Free memory at the top of the heap above this size goes back to the system at once (glibc's ``free``).
-Below the soft limit such memory is kept for the next arrays: with 64 MB, a full-tile ``--tif`` run zeroed
-≈ 13 000 transparent huge pages (26 GB) as freed top-of-heap blocks were returned and faulted back, with
-1 GB ≈ 8 400; the watcher still returns them above the soft limit."""
+Below it, such memory is kept for the next arrays (the watcher still returns it above the soft limit): with
+64 MB a full-tile ``--tif`` run zeroed ≈ 13 000 transparent huge pages (26 GB) as freed top-of-heap blocks
+were returned and faulted back, with 256 MB ≈ 9 700 and with 1 GB 8 200–9 800 at the same peak (1.9 GB,
+set by the live arrays of the 20 m correction)."""
 
 RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_600_000_000
 """Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB)."""

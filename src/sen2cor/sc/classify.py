@@ -201,6 +201,8 @@ def classify(
         # Only B08 and B8A enter the tracking images: prepared now, while little else is in memory.
         with _timed("parallax_images"):
             tracker = parallax.ParallaxTracker.from_bands(np.asarray(b08_toa, dtype=np.float32), bands["B8A"])
+        # the valid area's corners are tracked while the cloud probability and the recoveries are computed
+        tracker.start(state.valid)
 
     with _timed("cloud_probability"):
         _cloud_probability_chain(state, bands, t, snc, snow_map, dem, altitude_km, mode)

@@ -1,0 +1,44 @@
+"""Corner tracking started in the background gives what tracking in the foreground gives (facts §6.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sen2cor.sc.parallax import ParallaxTracker, TrackedPoints
+
+
+def _images(shape: tuple[int, int] = (240, 260)) -> tuple[np.ndarray, np.ndarray]:
+    """B08-like DN with texture, and B8A the same scene shifted by a (sub-)pixel parallax in its lower half."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    base = 2000 + 800 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + rng.normal(0, 60, shape)
+    image = base.clip(0, 65535).astype(np.uint16)
+    shifted = 2000 + 800 * np.sin((xx + 0.6) / 5.0) * np.cos((yy + 0.3) / 7.0) + rng.normal(0, 60, shape)
+    reference = np.where(yy > shape[0] // 2, shifted, base).clip(0, 65535).astype(np.uint16)
+    return image, reference
+
+
+def _same(a: TrackedPoints | None, b: TrackedPoints | None) -> None:
+    assert a is not None and b is not None and a.x.size > 100
+    for f in ("x", "y", "displacement"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+
+
+def test_background_tracking_equals_foreground_tracking() -> None:
+    image, reference = _images()
+    valid = np.ones(image.shape, dtype=bool)
+    cloud = np.zeros(image.shape, dtype=bool)
+    cloud[100:200, 40:220] = True
+    foreground = ParallaxTracker(image, reference)
+    expected_valid, expected_cloud = foreground.track(valid), foreground.track(cloud)
+
+    background = ParallaxTracker(image, reference)
+    background.start(valid)
+    _same(background.track(valid), expected_valid)  # the started tracking's result
+    _same(background.track(cloud), expected_cloud)  # later masks re-use its corners, as in the foreground
+
+    other = ParallaxTracker(image, reference)
+    other.start(valid)
+    _same(other.track(cloud), expected_cloud)  # another mask waits for the started tracking first
+    assert other.track(valid) is not None  # and the started one is not returned twice (tracked again)
+    other.release()
