@@ -141,6 +141,14 @@ def configure_blas() -> None:
     threadpool_limits(limits=BLAS_THREADS, user_api="blas")
 
 
+def configure_process() -> None:
+    """All settings of a processing process: :func:`configure_memory`, :func:`configure_codec` and
+    :func:`configure_blas` (the CLI and each batch worker)."""
+    configure_memory()
+    configure_codec()
+    configure_blas()
+
+
 def resident_bytes() -> int:
     """Resident size of this process (Linux ``/proc/self/statm``)."""
     with open("/proc/self/statm", encoding="ascii") as f:
@@ -169,6 +177,5 @@ def _watch(limit: int, release: Callable[[], object]) -> None:
 
 __all__ = [
     "BLAS_THREADS", "GDAL_CACHEMAX_MB", "OPENJPEG_THREADS", "RESIDENT_SOFT_LIMIT_BYTES", "configure_blas",
-    "configure_codec",
-    "configure_memory", "resident_bytes",
+    "configure_codec", "configure_memory", "configure_process", "resident_bytes",
 ]

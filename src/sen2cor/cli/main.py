@@ -32,7 +32,7 @@ from sen2cor.config.logsetup import configure_console, set_level
 from sen2cor.config.pb_gipp import PROCESSOR_VERSION
 from sen2cor.config.settings import MODES, RESOLUTIONS_M, L2ASettings, RunOptions, load_settings
 from sen2cor.errors import ProcessingError, ProductError, Sen2CorError
-from sen2cor.runtime import configure_blas, configure_codec, configure_memory
+from sen2cor.runtime import configure_process
 
 logger = logging.getLogger(__name__)
 
@@ -368,9 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             options.check_required()
         configure_console("DEBUG" if debug else "INFO")
         settings = load_settings(options)
-        configure_memory()
-        configure_codec()
-        configure_blas()
+        configure_process()
         set_level(settings.log_level)
         if inputs is not None:
             return _run_batch(args, inputs, settings)

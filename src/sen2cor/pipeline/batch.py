@@ -28,7 +28,7 @@ from typing import Final, Literal, Protocol
 
 from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import ConfigError, ProcessingError, Sen2CorError
-from sen2cor.runtime import configure_blas, configure_codec, configure_memory
+from sen2cor.runtime import configure_process
 
 logger = logging.getLogger(__name__)
 
@@ -304,9 +304,7 @@ def process_tile(
     TileOutcome
         ``ok`` with the L2A product path the chain returned, or ``failed`` with the one-line error.
     """
-    configure_memory()
-    configure_codec()
-    configure_blas()
+    configure_process()
     worker = _worker_name()
     package = logging.getLogger("sen2cor")
     thread = threading.get_ident() if shared_process else None

@@ -578,8 +578,8 @@ def read_resolution(product: Path, resolution: int, *, offset: bool, boa: bool =
     if not img.is_dir():
         raise ProductError(f"{product.name}: no IMG_DATA/R{resolution}m")
     files = {p.stem.rsplit("_", 2)[-2]: p for p in img.iterdir() if p.suffix in (".jp2", ".tif", ".raw")}
-    bands = {b: encode.decode_boa(read_image(files[b]), offset=offset)
-             for b in L2A_BANDS[resolution] if b in files and boa}
+    bands = ({b: encode.decode_boa(read_image(files[b]), offset=offset) for b in L2A_BANDS[resolution] if b in files}
+             if boa else {})
     qi = granules[0] / "QI_DATA"
 
     def opt(path: Path) -> NDArray[np.generic] | None:
