@@ -43,3 +43,20 @@ def test_fill_sums_of_row_parts_equal_the_joined_strip() -> None:
         assert parted._s[b][3] == joined._s[b][3] > 0
         assert np.float32(parted._s[b][0] / parted._s[b][1]) == np.float32(joined._s[b][0] / joined._s[b][1])
         assert np.float32(parted._s[b][2] / parted._s[b][3]) == np.float32(joined._s[b][2] / joined._s[b][3])
+
+
+def test_fill_sums_equal_numpy_masked_sums() -> None:
+    """The compiled sums equal NumPy's sums of the masked pixels (valid: SCL > 1; clear: vegetation, not
+    vegetated, water) up to float64 rounding, with the same counts and the same float32 fill values."""
+    from sen2cor.ac.strips import FillSums
+
+    rng = np.random.default_rng(7)
+    scl = rng.integers(0, 12, (1024, 2000)).astype(np.uint8)
+    rho = rng.uniform(-0.05, 0.9, scl.shape).astype(np.float32)
+    sv, nv, sc, nc = FillSums.of({"B04": rho}, scl)["B04"]
+    valid, clear = scl > 1, np.isin(scl, (4, 5, 6))
+    assert (nv, nc) == (np.count_nonzero(valid), np.count_nonzero(clear))
+    np.testing.assert_allclose((sv, sc), (rho[valid].sum(dtype=np.float64), rho[clear].sum(dtype=np.float64)),
+                               rtol=1e-12, atol=0)
+    assert np.float32(sv / nv) == np.float32(rho[valid].sum(dtype=np.float64) / nv)
+    assert np.float32(sc / nc) == np.float32(rho[clear].sum(dtype=np.float64) / nc)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import numba
 import numpy as np
@@ -236,6 +237,40 @@ def step1_strip(setup: StripSetup, row0: int, toa: dict[str, F32], sun_zenith: F
     return out
 
 
+def _fill_class_table() -> npt.NDArray[np.uint8]:
+    """Per SCL code: bit 0 set for valid classes (above SATURATED_DEFECTIVE), bit 1 for the clear ones."""
+    table = np.zeros(256, np.uint8)
+    table[SceneClass.SATURATED_DEFECTIVE + 1:] |= 1
+    table[list(CLEAR_CLASSES)] |= 2
+    return table
+
+
+_FILL_CLASSES: Final[npt.NDArray[np.uint8]] = _fill_class_table()
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_sums(rho, scl, table):  # type: ignore[no-untyped-def]
+    """Σ ρ and count over the valid and the clear pixels (``table`` bits 0 and 1 of each SCL code), float64;
+    each row summed on its own, then the rows in order."""
+    out = np.zeros(4, np.float64)
+    for i in range(rho.shape[0]):
+        sv, sc, nv, nc = 0.0, 0.0, 0, 0
+        for j in range(rho.shape[1]):
+            k = table[scl[i, j]]
+            v = np.float64(rho[i, j])
+            if k & 1:
+                sv += v
+                nv += 1
+            if k & 2:
+                sc += v
+                nc += 1
+        out[0] += sv
+        out[1] += nv
+        out[2] += sc
+        out[3] += nc
+    return out
+
+
 class FillSums:
     """Whole-tile sums of step-1 reflectance for the step-2 background fill (``BackgroundFill``)."""
 
@@ -245,11 +280,12 @@ class FillSums:
     @staticmethod
     def of(rho: dict[str, F32], scl: U8) -> dict[str, npt.NDArray[np.float64]]:
         """The sums of one strip or row part ``rho`` with its SCL rows, per band: Σ valid, n valid, Σ clear,
-        n clear.  Row parts are summed on the correction's threads and added in order with :meth:`add`."""
-        valid = scl > SceneClass.SATURATED_DEFECTIVE
-        clear = class_mask(scl, CLEAR_CLASSES)
-        nv, nc = np.count_nonzero(valid), np.count_nonzero(clear)
-        return {b: np.array((r[valid].sum(dtype=np.float64), nv, r[clear].sum(dtype=np.float64), nc))
+        n clear.  Row parts are summed on the correction's threads and added in order with :meth:`add`.
+
+        One compiled pass per band (no masked copies: a third of the step-1 time otherwise), summed row by
+        row in float64: the same sums as NumPy's up to float64 rounding (``tests/ac/test_upsample.py``)."""
+        table = _FILL_CLASSES
+        return {b: _fill_sums(np.ascontiguousarray(r, dtype=np.float32), np.ascontiguousarray(scl), table)
                 for b, r in rho.items()}
 
     def add(self, sums: dict[str, npt.NDArray[np.float64]]) -> None:

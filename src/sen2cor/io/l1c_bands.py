@@ -26,7 +26,7 @@ from rasterio.windows import Window
 from sen2cor.bands import BY_ID, band
 from sen2cor.errors import ProductError
 from sen2cor.io.l1c_model import L1CProduct
-from sen2cor.io.scratch import RawImage, read_rows
+from sen2cor.io.scratch import RawImage, RowFile
 from sen2cor.io.spline_zoom import zoom_mirror
 from sen2cor.physics.radiometry import NODATA_DN, dn_to_toa
 from sen2cor.physics.toa_image import ToaImage
@@ -292,8 +292,8 @@ class BandReader:
         cols = self.product.tile.grid.shape(b.resolution)[1]
         spilled = self._spill_path(b.id)
         if spilled is not None and spilled.is_file():
-            with open(spilled, "rb") as f:
-                dn = read_rows(f.fileno(), row0, row1, cols, np.uint16, spilled)
+            with RowFile(spilled, cols, np.uint16, create=False) as f:
+                dn = f.rows(row0, row1)
         else:
             dn = self.dn(b.id, Window(c, r + row0, cols, row1 - row0))
         return ToaImage(dn.astype(np.uint16, copy=False), self.product.radio_add_offset[b.id],
@@ -323,12 +323,12 @@ class BandReader:
         out = np.empty(shape, dtype)
         spill = self._spill_path(b.id) if b.resolution == 10 else None
         part = spill.with_suffix(".part") if spill is not None and not spill.is_file() else None
-        with open(part, "wb") if part is not None else contextlib.nullcontext() as keep:
+        with RowFile(part, src_cols, np.uint16) if part is not None else contextlib.nullcontext() as keep:
             for r0 in range(0, src_rows, step):
                 r1 = min(r0 + step, src_rows)
                 dn = self.dn(b.id, Window(c, r + r0, src_cols, r1 - r0))
                 if keep is not None:
-                    keep.write(memoryview(np.ascontiguousarray(dn)).cast("B"))  # no bytes copy
+                    keep.write_rows(r0, dn)
                 out[r0 // f: r1 // f] = resample(dn, b.resolution, resolution, ((r1 - r0) // f, shape[1]), b.id,
                                                  dtype)
         if part is not None:

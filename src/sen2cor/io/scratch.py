@@ -10,9 +10,10 @@ cache serves the repeated reads.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +32,119 @@ def read_rows(fd: int, row0: int, row1: int, cols: int, dtype: Any, name: object
             raise OSError(f"{name}: short read")
         view, pos = view[n:], pos + n
     return out
+
+
+DIRECT_ALIGN: Final[int] = 4096
+"""Alignment of offsets, lengths and buffers for I/O that bypasses the page cache (``O_DIRECT``): a multiple
+of any disk's logical block size."""
+
+
+def _aligned_empty(nbytes: int) -> NDArray[np.uint8]:
+    """An uninitialised byte buffer of ``nbytes`` whose start is :data:`DIRECT_ALIGN`-aligned."""
+    raw = np.empty(nbytes + DIRECT_ALIGN, np.uint8)
+    skip = -raw.ctypes.data % DIRECT_ALIGN
+    return raw[skip:skip + nbytes]
+
+
+class RowFile:
+    """A raw row-major scratch image of ``cols`` columns, written and read by row ranges from any thread.
+
+    Written once and read back once or twice (the 10 m DN kept from the 20 m run, the 10 m step-1
+    reflectance), such an image gains nothing from the page cache, and filling fresh cache pages is what
+    costs: on the benchmark machine (a virtual machine whose host backs freed memory lazily) writing 2 GB
+    through the cache took 2.9 s of kernel time, directly (``O_DIRECT``, the copy done by the disk's DMA)
+    0.08 s, and reading it back 0.5 s against 0.09 s.  So the block-aligned part of each write and read
+    goes directly where the file system allows it (Linux; not tmpfs), through an aligned buffer; the
+    unaligned ends of a range (a few kB) go through the cache, which the kernel keeps coherent with the
+    direct I/O.  Elsewhere everything goes through the cache.
+    """
+
+    def __init__(self, path: Path, cols: int, dtype: Any, *, create: bool = True) -> None:
+        self.path, self.cols, self.dtype = Path(path), int(cols), np.dtype(dtype)
+        self.row_bytes = self.cols * self.dtype.itemsize
+        mode = os.O_RDWR | os.O_CREAT | os.O_TRUNC if create else os.O_RDONLY
+        self._fd = os.open(self.path, mode, 0o600)
+        self._direct: int | None = None
+        flag = getattr(os, "O_DIRECT", 0)
+        if flag:
+            try:
+                self._direct = os.open(self.path, (os.O_RDWR if create else os.O_RDONLY) | flag)
+            except OSError:  # file system without direct I/O (tmpfs, some network file systems)
+                self._direct = None
+
+    def __enter__(self) -> RowFile:  # noqa: PYI034 - Python 3.10 has no typing.Self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def direct(self) -> bool:
+        """Whether the aligned parts of the I/O bypass the page cache."""
+        return self._direct is not None
+
+    def _split(self, start: int, stop: int) -> tuple[int, int]:
+        """The aligned middle ``[a, b)`` of the byte range ``[start, stop)`` (``a == b`` if none)."""
+        a = -(-start // DIRECT_ALIGN) * DIRECT_ALIGN
+        b = max(a, (stop // DIRECT_ALIGN) * DIRECT_ALIGN)
+        return a, b
+
+    def write_rows(self, row0: int, rows: NDArray[np.generic]) -> None:
+        """Write ``rows`` (``cols`` wide, cast to the file's dtype) from row ``row0`` on."""
+        data = memoryview(np.ascontiguousarray(rows, dtype=self.dtype)).cast("B")
+        start = row0 * self.row_bytes
+        a, b = self._split(start, start + len(data)) if self._direct is not None else (start, start)
+        if b > a:
+            bounce = _aligned_empty(b - a)
+            bounce[:] = np.frombuffer(data[a - start:b - start], np.uint8)
+            if not self._pwrite(self._direct, memoryview(bounce), a):
+                a = b = start  # direct I/O refused after all: everything through the cache from now on
+        self._pwrite(self._fd, data[:a - start], start)
+        self._pwrite(self._fd, data[b - start:], b)
+
+    def _pwrite(self, fd: int, view: memoryview, pos: int) -> bool:
+        try:
+            while view:
+                n = os.pwrite(fd, view, pos)
+                view, pos = view[n:], pos + n
+        except OSError as exc:
+            if fd != self._direct or exc.errno != errno.EINVAL:
+                raise
+            os.close(self._direct)
+            self._direct = None
+            return False
+        return True
+
+    def rows(self, row0: int, row1: int) -> NDArray[np.generic]:
+        """Rows ``row0:row1`` as an array (a view of a freshly read buffer)."""
+        if self._direct is None:
+            return read_rows(self._fd, row0, row1, self.cols, self.dtype, self.path)
+        start, stop = row0 * self.row_bytes, max(row0, row1) * self.row_bytes
+        lo = (start // DIRECT_ALIGN) * DIRECT_ALIGN
+        hi = -(-stop // DIRECT_ALIGN) * DIRECT_ALIGN
+        buf = _aligned_empty(hi - lo)
+        got = 0
+        try:
+            while got < hi - lo:
+                n = os.preadv(self._direct, [memoryview(buf[got:])], lo + got)
+                if n <= 0:
+                    break  # end of file: the last block is partial
+                got += n
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            os.close(self._direct)
+            self._direct = None
+            return read_rows(self._fd, row0, row1, self.cols, self.dtype, self.path)
+        if got < stop - lo:
+            raise OSError(f"{self.path}: short read")
+        return buf[start - lo:stop - lo].view(self.dtype).reshape(max(row0, row1) - row0, self.cols)
+
+    def close(self) -> None:
+        for fd in (self._fd, self._direct):
+            if fd is not None and fd >= 0:
+                os.close(fd)
+        self._fd, self._direct = -1, None
 
 
 class RawImage:
@@ -107,4 +221,4 @@ class RawImage:
         return f"RawImage({self.path.name}, shape={self.shape}, dtype={self.dtype})"
 
 
-__all__ = ["RawImage", "read_rows"]
+__all__ = ["DIRECT_ALIGN", "RawImage", "RowFile", "read_rows"]

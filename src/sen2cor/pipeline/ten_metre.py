@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +33,7 @@ from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.stream import StripImages
 from sen2cor.io.l2a.writer import L2AWriter
-from sen2cor.io.scratch import read_rows
+from sen2cor.io.scratch import RowFile
 from sen2cor.physics.geometry import AngleImage
 from sen2cor.physics.toa_image import ToaImage
 from sen2cor.pipeline import inputs as inp
@@ -68,24 +67,19 @@ def strips(rows: int, size: int | None = None) -> Iterator[tuple[int, int]]:
 
 
 class _Spill:
-    """Step-1 reflectance of each band in a scratch file (float32, row-major), written and read by row
-    ranges with positional I/O, so that several threads can write parts and read strips at once."""
+    """Step-1 reflectance of each band in a scratch file (float32, row-major,
+    :class:`~sen2cor.io.scratch.RowFile`), written and read by row ranges, so that several threads can
+    write parts and read strips at once."""
 
     def __init__(self, folder: Path, bands: tuple[str, ...], cols: int) -> None:
-        self.cols = cols
-        self.files = {b: open(folder / f"{b}.f32", "w+b") for b in bands}  # noqa: SIM115 - closed in close()
+        self.files = {b: RowFile(folder / f"{b}.f32", cols, np.float32) for b in bands}
 
     def write_rows(self, band_id: str, row0: int, rows: NDArray[np.float32]) -> None:
         """Write ``rows`` (float32, ``cols`` wide) from row ``row0`` on."""
-        view = memoryview(np.ascontiguousarray(rows, dtype=np.float32)).cast("B")
-        fd, pos = self.files[band_id].fileno(), row0 * self.cols * 4
-        while view:
-            n = os.pwrite(fd, view, pos)
-            view, pos = view[n:], pos + n
+        self.files[band_id].write_rows(row0, rows)
 
     def rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
-        f = self.files[band_id]
-        return read_rows(f.fileno(), row0, row1, self.cols, np.float32, f.name)
+        return self.files[band_id].rows(row0, row1)
 
     def close(self) -> None:
         for f in self.files.values():
