@@ -89,3 +89,21 @@ def test_row_band_reads_a_disk_band_once_per_row_of_cells(tmp_path: Path, monkey
     assert reads == [(0, 20), (20, 40)]
     in_memory = _RowBand(ToaImage(dn, -1000.0, 10000.0))
     assert np.shares_memory(in_memory(cells[1]), dn)
+
+
+def test_ddv_positions_in_raster_order_of_each_cell() -> None:
+    """The DDV pixels of a cell window are found in the tile's raster order as a full position image would
+    find them (``ddv_indices`` retrieves cell by cell and writes each pixel's index back in tile order)."""
+    from sen2cor.ac.aot import positions_in
+
+    rng = np.random.default_rng(3)
+    mask = rng.random((97, 61)) < 0.2
+    order = np.flatnonzero(mask.ravel())
+    position = np.full(mask.shape, -1, np.int64)
+    position.ravel()[order] = np.arange(order.size)
+    seen = []
+    for rows, cols in [(slice(0, 40), slice(0, 30)), (slice(0, 40), slice(30, 61)), (slice(40, 97), slice(0, 61))]:
+        got = positions_in(order, mask[rows, cols], rows.start, cols.start, mask.shape[1])
+        assert np.array_equal(got, position[rows, cols][mask[rows, cols]])
+        seen.append(got)
+    assert np.array_equal(np.sort(np.concatenate(seen)), np.arange(order.size))

@@ -179,20 +179,26 @@ def ddv_selection(ctx: AerosolContext) -> ddv_mod.DdvSelection:
                               ctx.params, ctx.resolution, cirrus_correction=ctx.cirrus_correction)
 
 
+def positions_in(order: npt.NDArray[np.intp], window_mask: npt.NDArray[np.bool_], row0: int, col0: int,
+                 cols: int) -> npt.NDArray[np.intp]:
+    """Where the pixels set in ``window_mask`` (a window at ``row0, col0`` of an image ``cols`` wide), taken
+    in raster order, are in ``order``, the sorted flat indices of an image mask that holds them all."""
+    r, c = np.nonzero(window_mask)
+    return np.searchsorted(order, (r + row0) * cols + (c + col0))
+
+
 def ddv_indices(ctx: AerosolContext, sel: ddv_mod.DdvSelection) -> npt.NDArray[np.uint8]:
     """Visibility index of every DDV pixel, retrieved cell by cell (facts §7.3 item 5)."""
-    order = np.flatnonzero(sel.mask.ravel())
+    order = np.flatnonzero(sel.mask.ravel())  # the DDV pixels in raster order, as ``sel.red_reference``
     out = np.zeros(order.size, np.uint8)
-    ref = np.zeros(sel.mask.shape, np.float32)
-    ref.ravel()[order] = sel.red_reference
-    position = np.full(sel.mask.shape, -1, np.int64)
-    position.ravel()[order] = np.arange(order.size)
+    cols = sel.mask.shape[1]
     fallback = int(index_of_visibility(abs(ctx.params.visibility)))
     t = ctx.terrain
     for cell, geom in zip(ctx.cells, ctx.geometries):
         m = sel.mask[cell.rows, cell.cols]
         if not m.any():
             continue
+        position = positions_in(order, m, cell.rows.start or 0, cell.cols.start or 0, cols)
         red = ctx.radiance["B04"][cell.rows, cell.cols]
         mean_rad = ddv_mod.cell_mean_radiance(red, ctx.scl[cell.rows, cell.cols])
         ecl = t.mean_class if t.flat else t.elevation_class[cell.rows, cell.cols][m]
@@ -201,8 +207,8 @@ def ddv_indices(ctx: AerosolContext, sel: ddv_mod.DdvSelection) -> npt.NDArray[n
         rho_vis = ddv_mod.red_reflectance_at_standard_visibilities(
             red[m], mean_rad, tables, 0, ecl, t.cos_beta[cell.rows, cell.cols][m],
             t.sky_view[cell.rows, cell.cols][m], geom.cos_sza, ctx.params.ac_terrain_refl_start)
-        out[position[cell.rows, cell.cols][m]] = ddv_mod.invert_visibility_index(
-            ref[cell.rows, cell.cols][m], rho_vis, fallback)
+        ref = np.asarray(sel.red_reference, np.float32)[position]
+        out[position] = ddv_mod.invert_visibility_index(ref, rho_vis, fallback)
     return out
 
 

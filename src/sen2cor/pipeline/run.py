@@ -13,9 +13,11 @@ import logging
 import os
 import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sen2cor.ac.strips import CellSunMeans
 from sen2cor.config.logsetup import run_log_file
 from sen2cor.config.settings import L2ASettings, RunOptions
 from sen2cor.errors import ConfigError
@@ -24,6 +26,7 @@ from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.writer import L2AWriter, read_resolution
+from sen2cor.physics.geometry import AngleImage
 from sen2cor.pipeline import roi, stages, ten_metre
 from sen2cor.pipeline.plan import plan_resolutions
 
@@ -117,13 +120,14 @@ def process_planned(product: L1CProduct, settings: L2ASettings, writer: L2AWrite
     Scratch files (the base-resolution DN while that run works, the 10 m bands' DN between the 20 m and
     the 10 m run) live in a folder inside the temporary product, removed at the end.
     """
-    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=writer.layout.root) as scratch:
+    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=writer.layout.root) as scratch, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sen2cor-10m-sun") as background:
         spill = Path(scratch) if 10 in plan.runs else None
-        return _process_in(product, settings, writer, plan, spill, Path(scratch))
+        return _process_in(product, settings, writer, plan, spill, Path(scratch), background)
 
 
 def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, plan,
-                spill: Path | None, scratch: Path) -> ProcessingInfo:
+                spill: Path | None, scratch: Path, background: ThreadPoolExecutor) -> ProcessingInfo:
     options = settings.options
     # the DN of the base-resolution bands wait in the scratch folder, read back by the rows in use
     reader = BandReader(product, threads=settings.nr_threads, spill_dir=spill, dn_dir=scratch)
@@ -139,6 +143,14 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
         return result if win is None else roi.embed(result, win, full_sizes)
 
     previous: stages.RunOutcome | None = None
+    sun_10m: list[Future[tuple[CellSunMeans, AngleImage]]] = []
+
+    def start_10m_sun() -> None:
+        """The 10 m sun-angle means (angle grids only) computed while the 20 m correction runs: one thread,
+        in phases that leave a core idle (the aerosol and water-vapour retrievals)."""
+        if 10 in plan.runs:
+            sun_10m.append(background.submit(ten_metre.cell_sun_means, product, 1))
+
     if writer.existing is not None and writer.has_resolution(res_sc) and 10 in plan.runs:
         log.info("re-using the %d m results of %s", res_sc, writer.existing.name)
         existing = read_resolution(writer.existing, res_sc, offset=writer.offset, boa=False)
@@ -151,7 +163,8 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
                   if win is None else None)
         try:
             previous = stages.process_base_resolution(product, settings, reader, res_sc, info,
-                                                      encode_boa=writer.encode_boa, boa_images=images)
+                                                      encode_boa=writer.encode_boa, boa_images=images,
+                                                      before_correction=start_10m_sun)
         except BaseException:
             if images is not None:
                 images.finish()  # let running encoders end before the temporary product is removed
@@ -165,7 +178,8 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
         return dataclasses.replace(info, ac_enabled=False)
     if 10 in plan.runs and previous.ac is not None:
         offset = win.at(10)[:2] if win is not None else (0, 0)
-        info = ten_metre.process_10m(product, settings, reader, previous, writer, offset=offset, embed=full)
+        info = ten_metre.process_10m(product, settings, reader, previous, writer, offset=offset, embed=full,
+                                     sun_means=sun_10m[0] if sun_10m else None)
     return info
 
 

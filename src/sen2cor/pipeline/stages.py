@@ -55,12 +55,14 @@ def process_base_resolution(
     product: L1CProduct, settings: L2ASettings, reader: BandReader, resolution: int, info: ProcessingInfo,
     encode_boa: Callable[[NDArray, NDArray], NDArray] | None = None,
     boa_images: ResolutionImages | None = None,
+    before_correction: Callable[[], object] | None = None,
 ) -> RunOutcome:
     """Scene classification and (unless ``--sc_only``) atmospheric correction at 20 or 60 m.
 
     ``encode_boa``: the writer's encoder, to keep the surface reflectance as product DN; ``boa_images``:
     the writer's images of this resolution, to write each band as soon as it is corrected instead (see
-    :func:`sen2cor.pipeline.correction.correct`).
+    :func:`sen2cor.pipeline.correction.correct`); ``before_correction``: called when the classification is
+    done and the correction starts (to start background work for a later run).
     """
     timings: dict[str, float] = {}
     with timed(f"read/decode {resolution} m", timings):
@@ -85,6 +87,8 @@ def process_base_resolution(
         return RunOutcome(result, dataclasses.replace(info, ac_enabled=False), timings=timings)
     from sen2cor.pipeline.correction import correct
 
+    if before_correction is not None:
+        before_correction()
     return correct(product, settings, reader, data, scene, info, timings, aux=aux, encode_boa=encode_boa,
                    boa_images=boa_images)
 
