@@ -223,7 +223,7 @@ def negative_check(ctx: AerosolContext, band: str, visibility_km: float, ddv_mas
         return visibility_km
     p = ctx.params
     thresh = p.ac_cut_off_aot_iter_vegetation if band == "B04" else p.ac_cut_off_aot_iter_water
-    land = np.isin(ctx.scl, CLEAR_LAND_CLASSES)
+    land = class_mask(ctx.scl, CLEAR_LAND_CLASSES)
     if not land.any():
         return visibility_km
     valid = _valid(ctx)
@@ -313,7 +313,7 @@ def dense_bright_vegetation(ctx: AerosolContext, visibility_km: float) -> float:
         logger.info("no dense bright vegetation (%d pixels): visibility stays %.1f km", idx.size, visibility_km)
         return visibility_km
     red_rad = ctx.radiance["B04"]
-    clear = _valid(ctx) & ~np.isin(ctx.scl, CLOUD_CLASSES_AC) & (ctx.scl != SceneClass.DARK_FEATURES) & (red_rad > 0)
+    clear = _valid(ctx) & ~class_mask(ctx.scl, CLOUD_CLASSES_AC) & (ctx.scl != SceneClass.DARK_FEATURES) & (red_rad > 0)
     mean_rad = float(red_rad[clear].mean()) if clear.any() else float(red_rad[_valid(ctx)].mean())
     darkest = idx[np.argsort(red_toa.ravel()[idx], kind="stable")[:DBV_DARKEST_PIXELS]]
     t = ctx.terrain
@@ -350,7 +350,7 @@ def blue_path_factor(ctx: AerosolContext, sel: ddv_mod.DdvSelection, mean_index:
     blue_ref_av = p.ac_red_blue_refl_ratio * red_ref_av + BLUE_SURFACE_OFFSET
     l_blue, l_red = ctx.radiance["B02"], ctx.radiance["B04"]
     blue_ddv, red_ddv = float(l_blue[sel.mask].mean()), float(l_red[sel.mask].mean())
-    clear = ~(l_red > BRIGHT_RED_FACTOR * red_ddv) & ~np.isin(ctx.scl, CLOUD_CLASSES_AC) & (l_blue != 0)
+    clear = ~(l_red > BRIGHT_RED_FACTOR * red_ddv) & ~class_mask(ctx.scl, CLOUD_CLASSES_AC) & (l_blue != 0)
     if not clear.any():
         return None, None
     blue_scene, red_scene = float(l_blue[clear].mean()), float(l_red[clear].mean())

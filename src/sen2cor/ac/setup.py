@@ -34,7 +34,7 @@ from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import Geometry
 from sen2cor.errors import FallbackWarning
 from sen2cor.physics import lut_selection
-from sen2cor.sc.classes import SceneClass
+from sen2cor.sc.classes import SceneClass, class_mask
 
 logger = logging.getLogger(__name__)
 
@@ -358,7 +358,7 @@ def prepare_terrain(
     sky = (np.floor(np.clip(sky, 0.0, 1.0) * SKY_VIEW_SCALE + 0.5) / SKY_VIEW_SCALE).astype(np.float32)
     sunlit = np.ones(shape, bool) if inputs.cast_shadow is None else ~np.asarray(inputs.cast_shadow, dtype=bool)
 
-    flat_blobs = _large_blobs(np.isin(scl, FLAT_FOR_CLASSES), (FLAT_BLOB_SIZE_M / resolution) ** 2)
+    flat_blobs = _large_blobs(class_mask(scl, FLAT_FOR_CLASSES), (FLAT_BLOB_SIZE_M / resolution) ** 2)
     if flat_blobs.any():
         cos_beta = np.where(flat_blobs, cos_sza_q, cos_beta).astype(np.float32)
         sky = np.where(flat_blobs, np.float32(1.0), sky).astype(np.float32)

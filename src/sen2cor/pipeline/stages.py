@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +27,7 @@ from sen2cor.physics.toa_image import ToaImage
 from sen2cor.pipeline import inputs as inp
 from sen2cor.pipeline.aux_inputs import AuxInputs, load_aux, merge_info
 from sen2cor.pipeline.resolution import classify_scene, timed
+from sen2cor.sc.strips import for_each_strip
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,7 @@ def process_base_resolution(
     timings: dict[str, float] = {}
     with timed(f"read/decode {resolution} m", timings):
         data = inp.load_toa(reader, resolution)
-    valid = np.zeros(product.tile.grid.shape(resolution), dtype=bool)
-    for v in data.toa.values():
-        valid |= np.asarray(v.dn if isinstance(v, ToaImage) else v) > 0  # DN 0 ⇔ reflectance 0 (no data)
+    valid = any_data(data.toa.values(), product.tile.grid.shape(resolution))
     if not valid.any():
         log.warning("the tile holds no valid pixel (black tile): writing an empty classification")
     with timed(f"DEM/terrain/ESA-CCI {resolution} m", timings):
@@ -91,6 +90,25 @@ def process_base_resolution(
         before_correction()
     return correct(product, settings, reader, data, scene, info, timings, aux=aux, encode_boa=encode_boa,
                    boa_images=boa_images)
+
+
+ANY_DATA_STRIP_ROWS: Final[int] = 512
+"""Rows per strip of :func:`any_data` (13 bands × 512 rows of a 20 m tile: 73 MB of DN read at once)."""
+
+
+def any_data(bands: Iterable[ToaImage | NDArray[np.float32]], shape: tuple[int, int]) -> NDArray[np.bool_]:
+    """Where any band has data (DN 0 ⇔ reflectance 0 = no data), by row strips on threads: the bands' DN
+    wait in scratch files (:class:`~sen2cor.io.scratch.RawImage`), so each strip reads its rows of every
+    band (1.6 s on one core for a full 20 m tile)."""
+    images = [v.dn if isinstance(v, ToaImage) else v for v in bands]
+    valid = np.zeros(shape, dtype=bool)
+
+    def strip(rows: slice) -> None:
+        for image in images:
+            valid[rows] |= np.asarray(image[rows]) > 0
+
+    for_each_strip(strip, shape[0], ANY_DATA_STRIP_ROWS)
+    return valid
 
 
 def dem_output(settings: L2ASettings, aux: AuxInputs) -> NDArray[np.float32] | None:
