@@ -42,3 +42,23 @@ def test_background_tracking_equals_foreground_tracking() -> None:
     _same(other.track(cloud), expected_cloud)  # another mask waits for the started tracking first
     assert other.track(valid) is not None  # and the started one is not returned twice (tracked again)
     other.release()
+
+
+def test_tracker_built_in_the_background_equals_one_built_at_once() -> None:
+    """``from_bands(…, track=mask)`` builds the images and tracks ``mask`` on a background thread, from
+    bands given as DN images read by rows: the same corners as a tracker built from the float32 bands."""
+    from sen2cor.physics.toa_image import ToaImage
+
+    rng = np.random.default_rng(8)
+    dn08 = (1000 + 3000 * rng.random((240, 260))).astype(np.uint16)
+    dn8a = np.roll(dn08, 1, axis=1)
+    b08, b8a = ToaImage(dn08, -1000, 10000), ToaImage(dn8a, -1000, 10000)
+    valid = np.ones(dn08.shape, dtype=bool)
+    cloud = np.zeros(dn08.shape, dtype=bool)
+    cloud[60:160, 40:220] = True
+    at_once = ParallaxTracker.from_bands(np.asarray(b08), np.asarray(b8a))
+    expected_valid, expected_cloud = at_once.track(valid), at_once.track(cloud)
+    background = ParallaxTracker.from_bands(b08, b8a, track=valid)
+    _same(background.track(valid), expected_valid)
+    _same(background.track(cloud), expected_cloud)
+    background.release()

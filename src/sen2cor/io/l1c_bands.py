@@ -351,11 +351,13 @@ class BandReader:
         return ToaImage(dn, self.product.radio_add_offset[b.id], self.product.quantification_value)
 
     def toa_images(self, band_ids: Iterable[str], resolution: int) -> dict[str, ToaImage]:
-        """:meth:`toa_image` of several bands, decoded concurrently."""
+        """:meth:`toa_image` of several bands, decoded concurrently, the finest (largest) bands first so
+        that the last ones to finish are small (keyed in the order asked)."""
         ids = [band(b).id for b in band_ids]
+        start = sorted(ids, key=lambda i: band(i).resolution)  # stable: same-resolution bands keep their order
         with ThreadPoolExecutor(max_workers=min(self.threads, len(ids)) or 1) as pool:
-            images = list(pool.map(lambda i: self.toa_image(i, resolution), ids))
-        return dict(zip(ids, images))
+            images = dict(zip(start, pool.map(lambda i: self.toa_image(i, resolution), start)))
+        return {i: images[i] for i in ids}
 
     @property
     def available(self) -> Mapping[str, object]:

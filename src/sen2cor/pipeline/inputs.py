@@ -68,11 +68,10 @@ def load_toa(reader: BandReader, resolution: int) -> ResolutionInputs:
     Held as uint16 DN (:class:`ToaImage`): 12 bands of a full 20 m tile take 0.72 GB instead of 1.45 GB.
     """
     present = [b for b in SC_BANDS if b in reader.product.tile.band_files]
-    toa: dict[str, ToaImage | NDArray[np.float32]] = dict(reader.toa_images(present, resolution))
-    b08 = None
-    if "B08" in reader.product.tile.band_files:
-        b08 = reader.toa_image("B08", resolution)  # 2×2 / 6×6 block mean in whole DN, as Sen2Cor imports it
-    return ResolutionInputs(resolution, toa, b08)
+    # B08: 2×2 / 6×6 block mean in whole DN, as Sen2Cor imports it; decoded among the others
+    b08 = ["B08"] if "B08" in reader.product.tile.band_files else []
+    toa: dict[str, ToaImage | NDArray[np.float32]] = dict(reader.toa_images(present + b08, resolution))
+    return ResolutionInputs(resolution, toa, toa.pop("B08", None))
 
 
 def upsample_nearest(a: NDArray, factor: int, shape: tuple[int, int]) -> NDArray:

@@ -198,11 +198,9 @@ def classify(
     tracker = None
     enough_valid = np.count_nonzero(state.valid) / state.valid.size > KLT_MIN_VALID_FRACTION
     if mode == "evolution" and b08_toa is not None and enough_valid:
-        # Only B08 and B8A enter the tracking images: prepared now, while little else is in memory.
-        with _timed("parallax_images"):
-            tracker = parallax.ParallaxTracker.from_bands(np.asarray(b08_toa, dtype=np.float32), bands["B8A"])
-        # the valid area's corners are tracked while the cloud probability and the recoveries are computed
-        tracker.start(state.valid)
+        # The tracking images (B08 and B8A only) are built, and the valid area's corners tracked, on a
+        # background thread while the cloud probability and the recoveries are computed.
+        tracker = parallax.ParallaxTracker.from_bands(b08_toa, bands["B8A"], track=state.valid)
 
     with _timed("cloud_probability"):
         _cloud_probability_chain(state, bands, t, snc, snow_map, dem, altitude_km, mode)

@@ -10,6 +10,7 @@ displacement of d pixels between them corresponds to a height of d · resolution
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -118,21 +119,46 @@ class ParallaxTracker:
     """
 
     def __init__(self, image: UInt16Array, reference: UInt16Array) -> None:
-        self.reference8 = cv2.Laplacian(reference, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
-        self.image8 = cv2.Laplacian(image, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
         self._corner_finder: CornerFinder | None = None
         self._pending: tuple[NDArray[np.bool_], Future[TrackedPoints | None]] | None = None
         self._remember_reset()
+        self._filter(image, reference)
+
+    def _filter(self, image: UInt16Array, reference: UInt16Array) -> None:
+        self.reference8 = cv2.Laplacian(reference, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
+        self.image8 = cv2.Laplacian(image, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
 
     @classmethod
-    def from_bands(cls, b08: Float32Array, b8a: Float32Array) -> ParallaxTracker:
+    def from_bands(cls, b08: Float32Array, b8a: Float32Array, *, track: NDArray[np.bool_] | None = None
+                   ) -> ParallaxTracker:
         """A tracker of B08 against B8A (:func:`parallax_images`), its corner eigenvalues computed.
 
         The 16-bit images are dropped before the eigenvalue image, whose OpenCV buffers are the largest
-        transient of the classification, is computed.
+        transient of the classification, is computed.  With ``track``, the images, the eigenvalues and the
+        tracking of that mask are all done on a background thread (:meth:`start`): ≈ 1 s of filtering on a
+        full tile that the classification need not wait for; the tracker's methods wait for it.  ``b08``
+        and ``b8a`` are read by rows (a :class:`~sen2cor.physics.toa_image.ToaImage` converts only those).
         """
-        tracker = cls(*parallax_images(b08, b8a))
-        tracker.corner_finder()
+        if track is None:
+            tracker = cls(*parallax_images(b08, b8a))
+            tracker.corner_finder()
+            return tracker
+        tracker = cls.__new__(cls)
+        tracker._corner_finder = None
+        tracker._remember_reset()
+        tracker.reference8 = tracker.image8 = np.empty((0, 0), dtype=np.uint8)
+        source = [b08, b8a]
+
+        def build_and_track() -> TrackedPoints | None:
+            image, reference = parallax_images(*source)
+            source.clear()  # the bands are not held while the corners are tracked
+            tracker._filter(image, reference)
+            del image, reference
+            tracker.corner_finder()
+            return tracker._track(track)
+
+        tracker._pending = None
+        tracker._submit(track, build_and_track)
         return tracker
 
     def corner_finder(self) -> CornerFinder:
@@ -168,8 +194,11 @@ class ParallaxTracker:
         """Begin :meth:`track` of ``mask`` on a background thread; :meth:`track` of the same array returns
         its result.  ``mask`` must not change meanwhile."""
         self._join()
+        self._submit(mask, lambda: self._track(mask))
+
+    def _submit(self, mask: NDArray[np.bool_], work: Callable[[], TrackedPoints | None]) -> None:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sen2cor-parallax")
-        self._pending = (mask, pool.submit(self._track, mask))
+        self._pending = (mask, pool.submit(work))
         pool.shutdown(wait=False)  # the thread ends with its tracking
 
     def _join(self) -> TrackedPoints | None:
