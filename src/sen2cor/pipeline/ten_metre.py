@@ -268,7 +268,7 @@ def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, 
     def band_strip(b: str, span: tuple[int, int]) -> tuple[NDArray[np.uint16], NDArray[np.uint8] | None]:
         r0, r1 = span
         h0, h1 = max(0, r0 - halo), min(shape[0], r1 + halo)
-        known = borders.get(r0)  # set by the first band's strips: the bands run one after the other
+        known = borders.get(r0)  # set by the first band's strip (jobs start in order, at most a few at once)
         border = None if known is None else np.unpackbits(known[0], count=known[1][0] * known[1][1]
                                                           ).reshape(known[1]).view(np.bool_)
         adj = st.step2_masks(setup, st.upsample_rows(scl20, shape, h0, h1), border)
@@ -281,13 +281,16 @@ def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, 
         tci = encode.tci_channel(dn, offset=writer.offset) if "TCI" in images and b in TCI_CHANNELS else None
         return dn, tci
 
-    for b in setup.bands:
-        done = ordered_map(lambda span, b=b: band_strip(b, span), spans, workers)
-        for (r0, _), (dn, tci) in zip(spans, done):
-            images[b].write(ro + r0, dn, co)
-            if tci is not None:
-                images["TCI"].write(ro + r0, tci, co, band=TCI_CHANNELS.index(b) + 1)
-            del dn, tci
+    # one queue of (band, strip) jobs: the next band's first strips start while this band's last ones end
+    jobs = [(b, span) for b in setup.bands for span in spans]
+    last = spans[-1][0]
+    for (b, (r0, _)), (dn, tci) in zip(jobs, ordered_map(lambda job: band_strip(*job), jobs, workers)):
+        images[b].write(ro + r0, dn, co)
+        if tci is not None:
+            images["TCI"].write(ro + r0, tci, co, band=TCI_CHANNELS.index(b) + 1)
+        del dn, tci
+        if r0 != last:
+            continue
         images.finish(b)
         if "TCI" in images and b in TCI_CHANNELS:
             tci_done.add(b)
