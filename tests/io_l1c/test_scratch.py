@@ -48,6 +48,7 @@ def test_toa_image_on_a_scratch_file_converts_like_in_memory(image) -> None:  # 
 def test_row_file_reads_back_what_threads_wrote(tmp_path: Path, cols: int, dtype: type) -> None:
     """Row ranges written in any order from several threads (aligned or not: the unaligned ends go through
     the page cache, the rest directly) read back exactly, whatever range is asked for."""
+    import itertools
     from concurrent.futures import ThreadPoolExecutor
 
     from sen2cor.io.scratch import RowFile
@@ -57,7 +58,8 @@ def test_row_file_reads_back_what_threads_wrote(tmp_path: Path, cols: int, dtype
     cuts = [0, 256, 300, 512, 1024, 1025, 1299, rows]
     with RowFile(tmp_path / "x.raw", cols, dtype) as f:
         with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda p: f.write_rows(p[0], a[p[0]:p[1]]), reversed(list(zip(cuts, cuts[1:])))))
+            parts = reversed(list(itertools.pairwise(cuts)))
+            list(pool.map(lambda p: f.write_rows(p[0], a[p[0]:p[1]]), parts))
         for r0, r1 in [(0, rows), (0, 1), (100, 1124), (1024, 1300), (1299, 1300), (5, 5)]:
             got = f.rows(r0, r1)
             assert got.dtype == np.dtype(dtype) and got.shape == (r1 - r0, cols)
@@ -79,7 +81,7 @@ def test_row_file_without_direct_io(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     real_pwrite = os.pwrite
 
     def refuse_direct(fd: int, data: object, pos: int) -> int:
-        if f.direct and fd == f._direct:
+        if f.direct and fd == f._direct_fd:
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_pwrite(fd, data, pos)
 

@@ -54,9 +54,9 @@ class RowFile:
     costs: on the benchmark machine (a virtual machine whose host backs freed memory lazily) writing 2 GB
     through the cache took 2.9 s of kernel time, directly (``O_DIRECT``, the copy done by the disk's DMA)
     0.08 s, and reading it back 0.5 s against 0.09 s.  So the block-aligned part of each write and read
-    goes directly where the file system allows it (Linux; not tmpfs), through an aligned buffer; the
-    unaligned ends of a range (a few kB) go through the cache, which the kernel keeps coherent with the
-    direct I/O.  Elsewhere everything goes through the cache.
+    goes directly where the file system allows it (Linux), through an aligned buffer; the unaligned ends
+    of a range (a few kB) go through the cache, which the kernel keeps coherent with the direct I/O.  Where
+    direct I/O is refused (at open, or ``EINVAL`` on a transfer) everything goes through the cache.
     """
 
     def __init__(self, path: Path, cols: int, dtype: Any, *, create: bool = True) -> None:
@@ -64,13 +64,15 @@ class RowFile:
         self.row_bytes = self.cols * self.dtype.itemsize
         mode = os.O_RDWR | os.O_CREAT | os.O_TRUNC if create else os.O_RDONLY
         self._fd = os.open(self.path, mode, 0o600)
-        self._direct: int | None = None
+        self._direct_fd = -1  # kept open until close(), also once refused: other threads may be using it
+        self._use_direct = False
         flag = getattr(os, "O_DIRECT", 0)
         if flag:
             try:
-                self._direct = os.open(self.path, (os.O_RDWR if create else os.O_RDONLY) | flag)
-            except OSError:  # file system without direct I/O (tmpfs, some network file systems)
-                self._direct = None
+                self._direct_fd = os.open(self.path, (os.O_RDWR if create else os.O_RDONLY) | flag)
+                self._use_direct = True
+            except OSError:  # file system without direct I/O (some network or FUSE file systems)
+                pass
 
     def __enter__(self) -> RowFile:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self
@@ -81,7 +83,7 @@ class RowFile:
     @property
     def direct(self) -> bool:
         """Whether the aligned parts of the I/O bypass the page cache."""
-        return self._direct is not None
+        return self._use_direct
 
     def _split(self, start: int, stop: int) -> tuple[int, int]:
         """The aligned middle ``[a, b)`` of the byte range ``[start, stop)`` (``a == b`` if none)."""
@@ -93,11 +95,11 @@ class RowFile:
         """Write ``rows`` (``cols`` wide, cast to the file's dtype) from row ``row0`` on."""
         data = memoryview(np.ascontiguousarray(rows, dtype=self.dtype)).cast("B")
         start = row0 * self.row_bytes
-        a, b = self._split(start, start + len(data)) if self._direct is not None else (start, start)
+        a, b = self._split(start, start + len(data)) if self._use_direct else (start, start)
         if b > a:
             bounce = _aligned_empty(b - a)
             bounce[:] = np.frombuffer(data[a - start:b - start], np.uint8)
-            if not self._pwrite(self._direct, memoryview(bounce), a):
+            if not self._pwrite(self._direct_fd, memoryview(bounce), a):
                 a = b = start  # direct I/O refused after all: everything through the cache from now on
         self._pwrite(self._fd, data[:a - start], start)
         self._pwrite(self._fd, data[b - start:], b)
@@ -108,16 +110,15 @@ class RowFile:
                 n = os.pwrite(fd, view, pos)
                 view, pos = view[n:], pos + n
         except OSError as exc:
-            if fd != self._direct or exc.errno != errno.EINVAL:
+            if fd != self._direct_fd or exc.errno != errno.EINVAL:
                 raise
-            os.close(self._direct)
-            self._direct = None
+            self._use_direct = False
             return False
         return True
 
     def rows(self, row0: int, row1: int) -> NDArray[np.generic]:
         """Rows ``row0:row1`` as an array (a view of a freshly read buffer)."""
-        if self._direct is None:
+        if not self._use_direct:
             return read_rows(self._fd, row0, row1, self.cols, self.dtype, self.path)
         start, stop = row0 * self.row_bytes, max(row0, row1) * self.row_bytes
         lo = (start // DIRECT_ALIGN) * DIRECT_ALIGN
@@ -126,25 +127,24 @@ class RowFile:
         got = 0
         try:
             while got < hi - lo:
-                n = os.preadv(self._direct, [memoryview(buf[got:])], lo + got)
+                n = os.preadv(self._direct_fd, [memoryview(buf[got:])], lo + got)
                 if n <= 0:
                     break  # end of file: the last block is partial
                 got += n
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
-            os.close(self._direct)
-            self._direct = None
+            self._use_direct = False
             return read_rows(self._fd, row0, row1, self.cols, self.dtype, self.path)
         if got < stop - lo:
             raise OSError(f"{self.path}: short read")
         return buf[start - lo:stop - lo].view(self.dtype).reshape(max(row0, row1) - row0, self.cols)
 
     def close(self) -> None:
-        for fd in (self._fd, self._direct):
-            if fd is not None and fd >= 0:
+        for fd in (self._fd, self._direct_fd):
+            if fd >= 0:
                 os.close(fd)
-        self._fd, self._direct = -1, None
+        self._fd, self._direct_fd, self._use_direct = -1, -1, False
 
 
 class RawImage:

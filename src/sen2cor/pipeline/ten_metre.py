@@ -161,8 +161,9 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
         spill = _Spill(Path(tmp), bands, shape[1])
         try:
             with timed("read/decode + step 1 10 m", timings):
-                _write_maps(images, prev, scl20, shape, offset)
-                sums = _pass1(reader, setup, prev, scl20, spill, zenith)
+                # the AOT/WVP strips are written while the step-1 workers correct the same strip
+                sums = _pass1(reader, setup, prev, scl20, spill, zenith,
+                              after_strip=_map_writer(images, prev, scl20, shape, offset))
             with timed("step 2 + write 10 m", timings):
                 # encoded while the first band's step 2 computes (step 1 keeps both cores busy already)
                 for key in ("AOT", "WVP", "DDVPXL"):
@@ -178,14 +179,16 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
     return info
 
 
-def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill, zenith: AngleImage
-           ) -> st.FillSums:
+def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill, zenith: AngleImage, *,
+           after_strip: Callable[[int, int], None] | None = None) -> st.FillSums:
     """Decode each strip of the 10 m bands, step-1 correct it, spill it and sum it (see the module doc).
 
     Step 1 is per pixel: each strip is corrected in ``Nr_Threads`` row parts at once (one part under numba's
     ``workqueue`` layer; the parts share the strip's SZA fill, :func:`~sen2cor.ac.strips.strip_sza`), which
     gives the whole strip's values.  Each part is spilled and summed on its thread; the next strip's parts
     are queued before this strip's are collected, so that the threads never wait for the main thread.
+    ``after_strip(row0, row1)`` is called on the main thread once a strip is queued and the next one asked
+    for (other work on the same rows, done while the workers correct them).
     """
     sums = st.FillSums(setup.bands)
     shape = setup.shape
@@ -224,14 +227,17 @@ def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
             queued = done
             # read the next strip (and interpolate its sun zenith) while this one is corrected
             pending = fetch(*spans[i + 1]) if i + 1 < len(spans) else None
+            if after_strip is not None:
+                after_strip(r0, r1)
         for f in queued:
             sums.add(f.result())
     return sums
 
 
-def _write_maps(images: StripImages, prev, scl20, shape: tuple[int, int], offset: tuple[int, int]) -> None:
-    """AOT, WVP (and the DDV mask) at 10 m: the 20 m maps up-sampled (facts §5 item 1), each encoded on its
-    20 m rows before the up-sampling (the encodings are per pixel)."""
+def _map_writer(images: StripImages, prev, scl20, shape: tuple[int, int], offset: tuple[int, int]
+                ) -> Callable[[int, int], None]:
+    """A writer of rows ``row0:row1`` of AOT, WVP (and the DDV mask) at 10 m: the 20 m maps up-sampled
+    (facts §5 item 1), each encoded on its 20 m rows before the up-sampling (the encodings are per pixel)."""
     ro, co = offset
 
     def aot(rows: slice) -> NDArray[np.uint16]:
@@ -240,11 +246,13 @@ def _write_maps(images: StripImages, prev, scl20, shape: tuple[int, int], offset
     def wvp(rows: slice) -> NDArray[np.uint16]:
         return encode.encode_wvp(np.where(scl20[rows] > 1, prev.wv_cm[rows], np.float32(0.0)))
 
-    for r0, r1 in strips(shape[0]):
+    def write(r0: int, r1: int) -> None:
         images["AOT"].write(ro + r0, st.upsample_rows_of(aot, prev.aot550.shape, shape, r0, r1), co)
         images["WVP"].write(ro + r0, st.upsample_rows_of(wvp, scl20.shape, shape, r0, r1), co)  # same grid
         if "DDVPXL" in images:
             images["DDVPXL"].write(ro + r0, st.upsample_rows(prev.ddv_mask, shape, r0, r1).astype(np.uint8), co)
+
+    return write
 
 
 def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, spill: _Spill,
