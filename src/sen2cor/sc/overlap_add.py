@@ -16,8 +16,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import fft, signal
-from scipy.signal._signaltools import _calc_oa_lens
+from scipy import fft
 
 Float32Array = NDArray[np.float32]
 
@@ -53,6 +52,11 @@ def oaconvolve_crop(
     shape : (rows, cols)
         Size of the crop.
     """
+    # imported here: scipy.signal (and the scipy.stats it pulls in) takes 0.45 s to import, which at module
+    # level delayed the start of every run; here it happens in the classification, beside the tracking
+    from scipy import signal
+    from scipy.signal._signaltools import _calc_oa_lens
+
     s1, s2 = image.shape, kernel.shape
     final = (s1[0] + s2[0] - 1, s1[1] + s2[1] - 1)
     lens = [_calc_oa_lens(a, b) for a, b in zip(s1, s2)]
