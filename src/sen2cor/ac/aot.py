@@ -192,6 +192,7 @@ def ddv_indices(ctx: AerosolContext, sel: ddv_mod.DdvSelection) -> npt.NDArray[n
     order = np.flatnonzero(sel.mask.ravel())  # the DDV pixels in raster order, as ``sel.red_reference``
     out = np.zeros(order.size, np.uint8)
     cols = sel.mask.shape[1]
+    red_reference = np.asarray(sel.red_reference, np.float32)
     fallback = int(index_of_visibility(abs(ctx.params.visibility)))
     t = ctx.terrain
     for cell, geom in zip(ctx.cells, ctx.geometries):
@@ -207,8 +208,7 @@ def ddv_indices(ctx: AerosolContext, sel: ddv_mod.DdvSelection) -> npt.NDArray[n
         rho_vis = ddv_mod.red_reflectance_at_standard_visibilities(
             red[m], mean_rad, tables, 0, ecl, t.cos_beta[cell.rows, cell.cols][m],
             t.sky_view[cell.rows, cell.cols][m], geom.cos_sza, ctx.params.ac_terrain_refl_start)
-        ref = np.asarray(sel.red_reference, np.float32)[position]
-        out[position] = ddv_mod.invert_visibility_index(ref, rho_vis, fallback)
+        out[position] = ddv_mod.invert_visibility_index(red_reference[position], rho_vis, fallback)
     return out
 
 

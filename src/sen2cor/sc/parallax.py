@@ -118,11 +118,17 @@ class ParallaxTracker:
     parallax step (cloud probability, recoveries) leave a core idle part of the time.
     """
 
-    def __init__(self, image: UInt16Array, reference: UInt16Array) -> None:
-        self._corner_finder: CornerFinder | None = None
+    def __init__(self, image: UInt16Array | None = None, reference: UInt16Array | None = None) -> None:
+        """Without images the tracker is empty until :meth:`_filter` gives it some (see :meth:`from_bands`)."""
         self._pending: tuple[NDArray[np.bool_], Future[TrackedPoints | None]] | None = None
+        self._clear()
+        if image is not None and reference is not None:
+            self._filter(image, reference)
+
+    def _clear(self) -> None:
+        self.reference8 = self.image8 = np.empty((0, 0), dtype=np.uint8)
+        self._corner_finder: CornerFinder | None = None
         self._remember_reset()
-        self._filter(image, reference)
 
     def _filter(self, image: UInt16Array, reference: UInt16Array) -> None:
         self.reference8 = cv2.Laplacian(reference, cv2.CV_8U, ksize=KLT_LAPLACIAN_KSIZE)
@@ -143,10 +149,7 @@ class ParallaxTracker:
             tracker = cls(*parallax_images(b08, b8a))
             tracker.corner_finder()
             return tracker
-        tracker = cls.__new__(cls)
-        tracker._corner_finder = None
-        tracker._remember_reset()
-        tracker.reference8 = tracker.image8 = np.empty((0, 0), dtype=np.uint8)
+        tracker = cls()
         source = [b08, b8a]
 
         def build_and_track() -> TrackedPoints | None:
@@ -157,7 +160,6 @@ class ParallaxTracker:
             tracker.corner_finder()
             return tracker._track(track)
 
-        tracker._pending = None
         tracker._submit(track, build_and_track)
         return tracker
 
@@ -170,10 +172,7 @@ class ParallaxTracker:
     def release(self) -> None:
         """Drop the images and tracked corners (about 200 MB on a full tile); the tracker is unusable after."""
         self._join()
-        empty = np.empty((0, 0), dtype=np.uint8)
-        self.reference8 = self.image8 = empty
-        self._corner_finder = None
-        self._remember_reset()
+        self._clear()
 
     def _remember_reset(self) -> None:
         self._known_keys = np.empty(0, dtype=np.int64)
