@@ -66,8 +66,15 @@ Below it, such memory is kept for the next arrays (the watcher still returns it 
 were returned and faulted back, with 256 MB ≈ 9 700 and with 1 GB 8 200–9 800 at the same peak (1.9 GB,
 set by the live arrays of the 20 m correction)."""
 
-RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_600_000_000
-"""Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB)."""
+RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_800_000_000
+"""Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB).
+
+Every page returned is faulted in afresh when an array reuses it, and on the benchmark VM a fresh page is
+expensive (the host zeroes it; docs/benchmarks.md, session 12).  The live arrays of a full tile peak at
+≈ 1.85 GB (20 m correction), so a lower limit makes the watcher return memory every
+:data:`TRIM_REPEAT_S` through most of the run: with 1.6 GB a ``--tif`` run zeroed ≈ 9 000 transparent
+huge pages (18 GB) and spent 17–22 s in the kernel, with 1.8 GB ≈ 4 400 and 14 s (without a limit ≈ 2 000,
+11 s, but a 2.07 GB peak); the peak stayed 1.87–1.91 GB (``--tif`` and JPEG 2000)."""
 
 TRIM_STEP_BYTES: Final[int] = 64 * 1024 * 1024
 """Growth of the resident size above the soft limit that triggers the next return at once."""
