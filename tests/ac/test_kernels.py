@@ -107,3 +107,28 @@ def test_ddv_positions_in_raster_order_of_each_cell() -> None:
         assert np.array_equal(got, position[rows, cols][mask[rows, cols]])
         seen.append(got)
     assert np.array_equal(np.sort(np.concatenate(seen)), np.arange(order.size))
+
+
+@pytest.mark.parametrize("nf", [1, 3, 51])
+def test_negative_check_count_by_strips_equals_whole_tile(nf: int) -> None:
+    """The negative-reflectance count of one visibility step, computed by strips on threads, is the count of
+    the whole-tile formula (facts §7.3 item 7): invalid pixels set to the valid mean, ρ + q·(ρ − ρ̄) with ρ̄
+    the Gaussian mean of ρ capped at 0.40, compared on the land pixels."""
+    from sen2cor.ac.aot import _count_below_after_adjacency
+    from sen2cor.ac.constants import NEGATIVE_CHECK_REFL_CAP
+    from sen2cor.ac.filters import gaussian_smooth
+
+    rng = np.random.default_rng(5)
+    shape = (1100, 173)  # several strips
+    rho = rng.normal(0.05, 0.08, shape).astype(np.float32)
+    rho[rng.random(shape) < 0.01] = 0.9  # above the cap
+    valid = rng.random(shape) > 0.1
+    land = valid & (rng.random(shape) > 0.3)
+    q, threshold = 0.37, 0.01
+
+    whole = np.where(valid, rho, np.float32(rho[valid].mean()))
+    mean = gaussian_smooth(np.minimum(whole, np.float32(NEGATIVE_CHECK_REFL_CAP)), nf)
+    expected = int(np.count_nonzero((whole + np.float32(q) * (whole - mean))[land] < threshold))
+
+    assert 0 < expected < np.count_nonzero(land)
+    assert _count_below_after_adjacency(rho.copy(), valid, land, nf, q, threshold) == expected

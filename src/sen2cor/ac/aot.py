@@ -63,6 +63,7 @@ from sen2cor.ac.setup import Cell, Terrain
 from sen2cor.physics import visibility as vis_mod
 from sen2cor.physics.lut import AtmosphericLut
 from sen2cor.sc.classes import SceneClass, class_mask
+from sen2cor.sc.strips import for_each_strip
 
 logger = logging.getLogger(__name__)
 
@@ -240,12 +241,10 @@ def negative_check(ctx: AerosolContext, band: str, visibility_km: float, ddv_mas
     while percent > NEGATIVE_CHECK_MAX_PERCENT and it <= NEGATIVE_CHECK_MAX_ITER and visib < MAX_VISIBILITY_KM:
         it += 1
         tables = nadir_table(ctx, (band,), visibility_km=visib)
-        rho = surface_reflectance_at(ctx, band, tables)
-        rho = np.where(valid, rho, np.float32(rho[valid].mean()) if valid.any() else np.float32(0.0))
-        rho_av = gaussian_smooth(np.minimum(rho, np.float32(NEGATIVE_CHECK_REFL_CAP)), nf)
-        q = float(tables.q[0, 0, ctx.terrain.mean_class])
-        rho = rho + np.float32(q) * (rho - rho_av)
-        percent = 100.0 * np.count_nonzero(rho[land] < thresh) / max(n_ref, 1)
+        below = _count_below_after_adjacency(
+            surface_reflectance_at(ctx, band, tables), valid, land, nf, float(tables.q[0, 0, ctx.terrain.mean_class]),
+            thresh)
+        percent = 100.0 * below / max(n_ref, 1)
         logger.debug("negative check %s: visibility %.1f km, %.3f %% below %.3f", band, visib, percent, thresh)
         if percent > NEGATIVE_CHECK_MAX_PERCENT:
             visib = raise_visibility(visib)
@@ -256,6 +255,38 @@ def negative_check(ctx: AerosolContext, band: str, visibility_km: float, ddv_mas
     if band == "B04" and ddv_mask is not None and visib < MAX_VISIBILITY_KM:
         visib = green_red_check(ctx, visib, ddv_mask)
     return visib
+
+
+def _count_below_after_adjacency(rho: F32, valid: npt.NDArray[np.bool_], land: npt.NDArray[np.bool_], nf: int,
+                                 q: float, threshold: float) -> int:
+    """Land pixels whose ρ + q·(ρ − ρ̄) is below ``threshold``; ρ̄ is the ``nf``-pixel Gaussian mean of ρ capped
+    at 0.40, invalid pixels set to the valid mean first (facts §7.3 item 7).  ``rho`` is overwritten.
+
+    The pixel-wise steps run by row strips on threads (the same float32 operations as on the whole tile).
+    """
+    mean = gaussian_smooth(_fill_invalid_and_cap(rho, valid), nf)
+    q32, counts = np.float32(q), []
+
+    def count(rows: slice) -> None:
+        r = rho[rows]
+        counts.append(int(np.count_nonzero(((r + q32 * (r - mean[rows])) < threshold) & land[rows])))
+
+    for_each_strip(count, rho.shape[0])
+    return sum(counts)
+
+
+def _fill_invalid_and_cap(rho: F32, valid: npt.NDArray[np.bool_]) -> F32:
+    """Set the invalid pixels of ``rho`` to the valid mean (in place); return ρ capped at 0.40 (a new array)."""
+    fill = np.float32(rho[valid].mean()) if valid.any() else np.float32(0.0)
+    capped = np.empty_like(rho)
+    cap = np.float32(NEGATIVE_CHECK_REFL_CAP)
+
+    def prepare(rows: slice) -> None:
+        np.copyto(rho[rows], fill, where=~valid[rows])
+        np.minimum(rho[rows], cap, out=capped[rows])
+
+    for_each_strip(prepare, rho.shape[0])
+    return capped
 
 
 def green_red_check(ctx: AerosolContext, visibility_km: float, ddv_mask: npt.NDArray[np.bool_]) -> float:
