@@ -17,7 +17,8 @@
   heap pages to the system (``malloc_trim``) while the resident size is above
   :data:`RESIDENT_SOFT_LIMIT_BYTES` (at once after :data:`TRIM_STEP_BYTES` of growth, else every
   :data:`TRIM_REPEAT_S`): the peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every
-  large array unmapped).
+  large array unmapped).  Each page returned costs a fault when the next array reuses it, so the limit sits
+  just under the live peak (:data:`RESIDENT_SOFT_LIMIT_BYTES`).
 * **GDAL block cache**: ``GDAL_CACHEMAX`` 256 MB unless the user set it (GDAL's default is 5 % of the RAM);
   the chain reads and writes whole strips, so a larger cache only holds memory.
 
@@ -73,8 +74,11 @@ Every page returned is faulted in afresh when an array reuses it, and on the ben
 expensive (the host zeroes it; docs/benchmarks.md, session 12).  The live arrays of a full tile peak at
 ≈ 1.85 GB (20 m correction), so a lower limit makes the watcher return memory every
 :data:`TRIM_REPEAT_S` through most of the run: with 1.6 GB a ``--tif`` run zeroed ≈ 9 000 transparent
-huge pages (18 GB) and spent 17–22 s in the kernel, with 1.8 GB ≈ 4 400 and 14 s (without a limit ≈ 2 000,
-11 s, but a 2.07 GB peak); the peak stayed 1.87–1.91 GB (``--tif`` and JPEG 2000)."""
+huge pages (18 GB) and spent 15.6–21.6 s in the kernel (four runs), with 1.8 GB ≈ 4 100–5 300 and
+11.6–19.3 s, 12 s typical (without a limit ≈ 2 000 and 11 s, but a 2.07 GB peak).  The high-water mark of
+the resident size (``ru_maxrss``) was 1.86–1.99 GB with 1.6 GB and 1.88–1.99 GB with 1.8 GB (``--tif``;
+``--resolution 10`` with JPEG 2000: 1.89 GB, and 1.91–1.99 GB): set by the first strips of the 20 m
+surface reflectance, not by the limit."""
 
 TRIM_STEP_BYTES: Final[int] = 64 * 1024 * 1024
 """Growth of the resident size above the soft limit that triggers the next return at once."""
