@@ -260,7 +260,7 @@ def negative_check(ctx: AerosolContext, band: str, visibility_km: float, ddv_mas
 def _count_below_after_adjacency(rho: F32, valid: npt.NDArray[np.bool_], land: npt.NDArray[np.bool_], nf: int,
                                  q: float, threshold: float) -> int:
     """Land pixels whose ρ + q·(ρ − ρ̄) is below ``threshold``; ρ̄ is the ``nf``-pixel Gaussian mean of ρ capped
-    at 0.40, invalid pixels set to the valid mean first (facts §7.3 item 7).  ``rho`` is overwritten.
+    at ``NEGATIVE_CHECK_REFL_CAP``, invalid pixels set to the valid mean first (facts §7.3 item 7).  ``rho`` is overwritten.
 
     The pixel-wise steps run by row strips on threads (the same float32 operations as on the whole tile).
     """
@@ -276,7 +276,8 @@ def _count_below_after_adjacency(rho: F32, valid: npt.NDArray[np.bool_], land: n
 
 
 def _fill_invalid_and_cap(rho: F32, valid: npt.NDArray[np.bool_]) -> F32:
-    """Set the invalid pixels of ``rho`` to the valid mean (in place); return ρ capped at 0.40 (a new array)."""
+    """Set the invalid pixels of ``rho`` to the valid mean (in place); return ρ capped at
+    ``NEGATIVE_CHECK_REFL_CAP`` (a new array)."""
     fill = np.float32(rho[valid].mean()) if valid.any() else np.float32(0.0)
     capped = np.empty_like(rho)
     cap = np.float32(NEGATIVE_CHECK_REFL_CAP)

@@ -284,8 +284,7 @@ class FillSums:
 
         One compiled pass per band (no masked copies: a third of the step-1 time otherwise), summed row by
         row in float64: the same sums as NumPy's up to float64 rounding (``tests/ac/test_upsample.py``)."""
-        table = _FILL_CLASSES
-        return {b: _fill_sums(np.ascontiguousarray(r, dtype=np.float32), np.ascontiguousarray(scl), table)
+        return {b: _fill_sums(np.ascontiguousarray(r, dtype=np.float32), np.ascontiguousarray(scl), _FILL_CLASSES)
                 for b, r in rho.items()}
 
     def add(self, sums: dict[str, npt.NDArray[np.float64]]) -> None:
