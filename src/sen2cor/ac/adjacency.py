@@ -34,6 +34,7 @@ from sen2cor.ac.constants import (
 )
 from sen2cor.ac.filters import box_mean
 from sen2cor.ac.kernels import adjacency_kernel, albedo_kernel, background_fill_kernel
+from sen2cor.ac.means import masked_mean
 from sen2cor.bands import band as band_info
 from sen2cor.sc.classes import SceneClass, class_mask
 
@@ -132,11 +133,12 @@ class BackgroundFill:
 
 
 def background_fill(rho: F32, setup: AdjacencySetup) -> BackgroundFill:
-    """No-data fill = mean ρ of the valid pixels (if some are not valid); cloud fill = mean of the clear ones."""
-    nodata = float(rho[setup.valid].mean()) if setup.valid.any() and not setup.valid.all() else None
+    """No-data fill = mean ρ of the valid pixels (if some are not valid); cloud fill = mean of the clear ones
+    (NumPy's float32 means, without masked copies: :func:`sen2cor.ac.means.masked_mean`)."""
+    nodata = masked_mean(rho, setup.valid) if setup.valid.any() and not setup.valid.all() else None
     clouds = None
     if setup.replace_clouds and setup.clear.any():
-        clouds = float(rho[setup.clear].mean())
+        clouds = masked_mean(rho, setup.clear)
     return BackgroundFill(nodata, clouds)
 
 

@@ -49,6 +49,7 @@ from sen2cor.ac.constants import (
 )
 from sen2cor.ac.filters import gaussian_smooth
 from sen2cor.ac.kernels import reflectance_from_tables
+from sen2cor.ac.means import masked_mean
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import (
     STANDARD_VISIBILITIES_KM,
@@ -278,7 +279,7 @@ def _count_below_after_adjacency(rho: F32, valid: npt.NDArray[np.bool_], land: n
 def _fill_invalid_and_cap(rho: F32, valid: npt.NDArray[np.bool_]) -> F32:
     """Set the invalid pixels of ``rho`` to the valid mean (in place); return ρ capped at
     ``NEGATIVE_CHECK_REFL_CAP`` (a new array)."""
-    fill = np.float32(rho[valid].mean()) if valid.any() else np.float32(0.0)
+    fill = np.float32(masked_mean(rho, valid)) if valid.any() else np.float32(0.0)
     capped = np.empty_like(rho)
     cap = np.float32(NEGATIVE_CHECK_REFL_CAP)
 
