@@ -63,9 +63,12 @@ COG_BLOCKSIZE: Final[int] = 1024
 COG_OVERVIEW_FACTORS: Final[dict[int, tuple[int, ...]]] = {10: (3, 6, 18), 20: (3, 6, 18), 60: (2, 6)}
 """Overview decimation factors of the SCL COG (facts §9; 10 m never carries an SCL)."""
 
-GTIFF_ZSTD_LEVEL: Final[int] = 3
-"""ZSTD level of ``--tif`` images: on a 10 m band 10× faster to encode than DEFLATE's default level 6 and
-11 % smaller (docs/benchmarks.md, session 6); higher levels gain a few % of size for 3–5× the time."""
+GTIFF_ZSTD_LEVEL: Final[int] = 2
+"""ZSTD level of ``--tif`` images.  On a 10 m band ZSTD is ≈ 10× faster to encode than DEFLATE's default
+level 6 and 11 % smaller (docs/benchmarks.md, session 6).  The 40 GeoTIFF images of a full-tile product
+re-encoded on one thread: level 3 12.3 CPU-s, 761 MB; level 2 9.6 CPU-s, 780 MB (+2.6 %); level 1 8.2 CPU-s,
+838 MB (+10 %) (session 14).  Level 2 takes a fifth less encoding time for a few % of size; higher levels gain
+a few % of size for 3–5× the time."""
 
 GTIFF_OPTIONS: Final[dict[str, str]] = {"TILED": "YES", "blockxsize": "512", "blockysize": "512",
                                         "COMPRESS": "ZSTD", "ZSTD_LEVEL": str(GTIFF_ZSTD_LEVEL),
