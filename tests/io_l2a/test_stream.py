@@ -43,6 +43,30 @@ def test_three_band_image_written_band_by_band_and_strip_by_strip(tmp_path: Path
     other.discard()
 
 
+def test_multiband_geotiff_windows_are_written_once_their_bands_are_in(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``--tif`` a window goes into the compressed file as soon as its last band arrives (not in a copy
+    at the end); a window that never gets all its bands is written at ``close`` with zeros for the rest."""
+    rgb = _rgb((70, 64))
+    img = StripImage(tmp_path / "TCI.tif", (70, 64), "uint8", GEOREF, fmt="TIF", resolution=20, count=3,
+                     scratch_dir=tmp_path)
+    assembled: list[tuple[int, int, int, int]] = []
+    real = img._assemble
+    monkeypatch.setattr(img, "_assemble", lambda key: (assembled.append(key), real(key)))
+    for r0 in (0, 32):
+        for k in (2, 0, 1):
+            img.write(r0, rgb[k, r0:r0 + 32], band=k + 1)
+        assert assembled[-1] == (r0, 0, 32, 64)  # at its last band, before the next window starts
+    img.write(64, rgb[0, 64:], band=1)  # the last rows get one band only
+    assert len(assembled) == 2
+    path = img.close()
+    expected = rgb.copy()
+    expected[1:, 64:] = 0
+    with rasterio.open(path) as ds:
+        assert ds.count == 3 and ds.compression is not None and np.array_equal(ds.read(), expected)
+    assert len(assembled) == 3 and not list(tmp_path.glob("*.stage.tif"))
+
+
 def test_images_finished_early_are_encoded_in_the_background(tmp_path: Path) -> None:
     """``finish`` encodes one image while the others are still written; ``finish_all`` ends the rest."""
     data = {k: np.full((40, 48), v, np.uint16) for k, v in (("A", 11), ("B", 22), ("C", 33))}
