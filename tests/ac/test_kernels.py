@@ -132,3 +132,24 @@ def test_negative_check_count_by_strips_equals_whole_tile(nf: int) -> None:
 
     assert 0 < expected < np.count_nonzero(land)
     assert _count_below_after_adjacency(rho.copy(), valid, land, nf, q, threshold) == expected
+
+
+def test_aerosol_radiance_reaches_the_kernels_as_dn(scene: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """The aerosol retrieval's lazy radiance of a DN-backed band (in memory or in a scratch file) goes to the
+    kernels as its DN (:func:`sen2cor.ac.aot.kernel_radiance`) and gives the reflectance of the converted band."""
+    from sen2cor.ac.aot import kernel_radiance
+    from sen2cor.io.scratch import RawImage
+    from sen2cor.physics.toa_image import RadianceImage, ToaImage
+
+    rng = np.random.default_rng(3)
+    tables = [rng.uniform(lo, hi, (4, 3)).astype(np.float32) for lo, hi in ((0.5, 2), (10, 20), (2, 6), (0.6, 0.9))]
+    common = {"terrain_refl": 0.1, "terrain_flux": True, "floor": 0.01, "cap": np.inf}
+    args = (0, scene["ecls"], *tables, scene["cos_beta"], scene["sky"], True, 0.7312)
+    for dn in (scene["dn"], RawImage.write(tmp_path / "b.u16", scene["dn"])):
+        image = RadianceImage(ToaImage(dn, -1000.0, 10000.0), 1850.0, 0.7312)
+        as_kernel = kernel_radiance(image)
+        assert isinstance(as_kernel, DnRadiance)
+        expected = reflectance_from_tables(np.asarray(image), *args, **common)
+        assert np.array_equal(reflectance_from_tables(as_kernel, *args, **common), expected)
+    plain = np.asarray(image)
+    assert kernel_radiance(plain) is plain

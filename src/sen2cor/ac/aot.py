@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,7 +48,7 @@ from sen2cor.ac.constants import (
     VISIBILITY_STEPS,
 )
 from sen2cor.ac.filters import gaussian_smooth
-from sen2cor.ac.kernels import reflectance_from_tables
+from sen2cor.ac.kernels import DnRadiance, reflectance_from_tables
 from sen2cor.ac.means import masked_mean
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.ac.rt import (
@@ -63,6 +63,7 @@ from sen2cor.ac.rt import (
 from sen2cor.ac.setup import Cell, Terrain
 from sen2cor.physics import visibility as vis_mod
 from sen2cor.physics.lut import AtmosphericLut
+from sen2cor.physics.toa_image import RadianceImage, ToaImage
 from sen2cor.sc.classes import SceneClass, class_mask
 from sen2cor.sc.strips import for_each_strip
 
@@ -155,12 +156,23 @@ def _valid(ctx: AerosolContext) -> npt.NDArray[np.bool_]:
     return ctx.scl > SceneClass.SATURATED_DEFECTIVE
 
 
+def kernel_radiance(radiance: F32 | RadianceImage) -> F32 | RadianceImage | DnRadiance:
+    """``radiance`` as the kernels best take it: the radiance of a :class:`~sen2cor.physics.toa_image.ToaImage`
+    as its DN, which the kernels convert pixel by pixel on all their threads (the same float32 values), instead
+    of a whole-band conversion on one thread first (≈ 0.35 s per call on a full 20 m band)."""
+    if isinstance(radiance, RadianceImage) and isinstance(radiance.toa, ToaImage):
+        toa = radiance.toa
+        return DnRadiance(np.asarray(toa.dn), toa.offset, toa.quantification, radiance.solar_irradiance,
+                          float(radiance.cos_sza))
+    return radiance
+
+
 def surface_reflectance_at(ctx: AerosolContext, band: str, tables: RtTable, *, terrain_flux: bool = True) -> F32:
     """Per-pixel reflectance of ``band`` with a one-aerosol nadir table (b = 1, no cap; facts §7.3 item 7)."""
     bi = tables.index(band)
     t = ctx.terrain
     return reflectance_from_tables(
-        ctx.radiance[band], 0, t.elevation_class, tables.lp[bi], tables.e0t[bi], tables.edift[bi], tables.tsun[bi],
+        kernel_radiance(ctx.radiance[band]), 0, t.elevation_class, tables.lp[bi], tables.e0t[bi], tables.edift[bi], tables.tsun[bi],
         t.cos_beta, t.sky_view, True, ctx.scene.cos_sza, terrain_refl=ctx.params.ac_terrain_refl_start,
         terrain_flux=terrain_flux, floor=TERRAIN_FLUX_FLOOR, cap=np.inf,
     )
@@ -230,7 +242,7 @@ def negative_check(ctx: AerosolContext, band: str, visibility_km: float, ddv_mas
         return visibility_km
     valid = _valid(ctx)
     radiance = ctx.radiance[band]
-    n_ref = radiance.size - int(np.count_nonzero(radiance <= 0))
+    n_ref = radiance.size - _count_rows(lambda rows: radiance[rows] <= 0, radiance.shape[0])
     nf = max(min(int(NEGATIVE_CHECK_FILTER_M / ctx.resolution), 500, 51), 3)
     nf = int(max(min(nf, radiance.shape[1] / 2, radiance.shape[0] / 2), 3))
     nf = nf - 1 if nf % 2 == 0 else nf
@@ -273,6 +285,18 @@ def _count_below_after_adjacency(rho: F32, valid: npt.NDArray[np.bool_], land: n
         counts.append(int(np.count_nonzero(((r + q32 * (r - mean[rows])) < threshold) & land[rows])))
 
     for_each_strip(count, rho.shape[0])
+    return sum(counts)
+
+
+def _count_rows(test: Callable[[slice], npt.NDArray[np.bool_]], rows: int) -> int:
+    """``count_nonzero`` of a per-pixel test evaluated by row strips on threads (a lazy image converts only
+    the strip)."""
+    counts: list[int] = []
+
+    def count(part: slice) -> None:
+        counts.append(int(np.count_nonzero(test(part))))
+
+    for_each_strip(count, rows)
     return sum(counts)
 
 
