@@ -18,10 +18,14 @@ from sen2cor.sc import overlap_add
         ((50, 600), (30, 3), 1),
     ],
 )
+@pytest.mark.parametrize("workers", [1, 4])
 def test_oaconvolve_crop_equals_scipy(
-    image_shape: tuple[int, int], kernel_shape: tuple[int, int], band: int, monkeypatch: pytest.MonkeyPatch
+    image_shape: tuple[int, int], kernel_shape: tuple[int, int], band: int, workers: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """On any number of FFT threads (scipy's ``oaconvolve`` runs on one)."""
     monkeypatch.setattr(overlap_add, "BAND_BLOCKS", band)
+    monkeypatch.setattr(overlap_add, "thread_count", lambda: workers)
     rng = np.random.default_rng(sum(image_shape))
     image = (rng.random(image_shape) > 0.7).astype(np.float32)
     kernel = np.zeros(kernel_shape, dtype=np.float32)

@@ -6,7 +6,9 @@ block of the tile at once, which holds the padded tile, two block spectra and th
 (≈ 700 MB on a full tile).  :func:`oaconvolve_crop` cuts the same blocks (same block size and step, from
 SciPy's ``_calc_oa_lens``), transforms a band of block rows at a time with the same ``scipy.fft`` calls and
 adds the overlaps in the same order as ``oaconvolve``, so the result is the same to the last bit
-(``tests/sc/test_overlap_add.py``) with a few tens of MB in flight.
+(``tests/sc/test_overlap_add.py``) with a few tens of MB in flight.  The transforms run on the strip threads
+(:func:`sen2cor.sc.strips.thread_count`; pocketfft shares out whole 1-D transforms, so the values do not
+depend on it): the convolution is on the classification's critical path.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 from scipy import fft
+
+from sen2cor.sc.strips import thread_count
 
 Float32Array = NDArray[np.float32]
 
@@ -68,6 +72,7 @@ def oaconvolve_crop(
     n0 = _steps(s1[0], b0, ov0, st0, final[0])
     n1 = _steps(s1[1], b1, ov1, st1, final[1])
     fshape = [b0, b1]
+    workers = thread_count()
     kernel_spectrum = fft.rfftn(kernel.reshape(1, s2[0], 1, s2[1]), fshape, axes=[1, 3])
     out = np.empty(shape, dtype=np.float32)
     tail = None  # the last block's rows past the step, before the overlap-add, from the previous band
@@ -79,9 +84,11 @@ def oaconvolve_crop(
         taken = image[first : first + band_rows]
         band[: taken.shape[0], : s1[1]] = taken
         blocks = fft.irfftn(
-            fft.rfftn(band.reshape(k1 - k0, st0, n1, st1), fshape, axes=[1, 3]) * kernel_spectrum,
+            fft.rfftn(band.reshape(k1 - k0, st0, n1, st1), fshape, axes=[1, 3], workers=workers)
+            * kernel_spectrum,
             fshape,
             axes=[1, 3],
+            workers=workers,
         )
         next_tail = blocks[-1, b0 - ov0 :].copy()
         blocks[1:, :ov0] += blocks[:-1, b0 - ov0 :]
