@@ -124,3 +124,19 @@ def test_missing_band_file(built: Path) -> None:
     next((built / "GRANULE").iterdir()).joinpath("IMG_DATA").glob("*_B11.jp2").__next__().unlink()
     with pytest.raises(ProductError, match=r"_B11.jp2: band B11 image listed in the metadata is missing"):
         read_l1c(built)
+
+
+def test_reader_lists_its_scratch_files_for_removal(shared_data: Path, tmp_path: Path) -> None:
+    """The files a reader leaves in its scratch folders (DN of the bands it read, the 10 m DN kept for the
+    10 m run) are what ``scratch_files`` lists; ``remove_in_background`` removes them, missing ones too."""
+    from sen2cor.io.scratch import remove_in_background
+
+    spill, dn = tmp_path / "spill", tmp_path / "dn"
+    spill.mkdir(), dn.mkdir()
+    r = BandReader(read_l1c(shared_data / PARITY), threads=2, spill_dir=spill, dn_dir=dn)
+    r.toa_images(["B02", "B05", "B09"], 20)
+    written = {p for d in (spill, dn) for p in d.iterdir()}
+    assert {p.name for p in written} >= {"B02_20m.u16", "B05_20m.u16", "B09_20m.u16"}
+    assert set(r.scratch_files()) == written
+    remove_in_background([*r.scratch_files(), tmp_path / "never-written"]).join()
+    assert not list(spill.iterdir()) and not list(dn.iterdir()) and r.scratch_files() == []

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -221,4 +223,22 @@ class RawImage:
         return f"RawImage({self.path.name}, shape={self.shape}, dtype={self.dtype})"
 
 
-__all__ = ["DIRECT_ALIGN", "RawImage", "RowFile", "read_rows"]
+def remove_in_background(paths: Iterable[Path]) -> threading.Thread:
+    """Remove ``paths`` (missing ones ignored) on a background thread, returned started.
+
+    Removing the gigabytes of a full tile's scratch files mostly waits on the file system (0.3 s for 2 GB
+    on the benchmark machine, with one core idle), so it is done beside the computation instead of at the
+    end of the run; join the thread before the folder that holds the files is removed.
+    """
+    todo = list(paths)
+
+    def remove() -> None:
+        for path in todo:
+            path.unlink(missing_ok=True)
+
+    thread = threading.Thread(target=remove, name="sen2cor-scratch-removal", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = ["DIRECT_ALIGN", "RawImage", "RowFile", "read_rows", "remove_in_background"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +34,7 @@ from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.io.l2a.stream import StripImages
 from sen2cor.io.l2a.writer import L2AWriter
-from sen2cor.io.scratch import RowFile
+from sen2cor.io.scratch import RowFile, remove_in_background
 from sen2cor.physics.geometry import AngleImage
 from sen2cor.physics.toa_image import ToaImage
 from sen2cor.pipeline import inputs as inp
@@ -69,10 +70,12 @@ def strips(rows: int, size: int | None = None) -> Iterator[tuple[int, int]]:
 class _Spill:
     """Step-1 reflectance of each band in a scratch file (float32, row-major,
     :class:`~sen2cor.io.scratch.RowFile`), written and read by row ranges, so that several threads can
-    write parts and read strips at once."""
+    write parts and read strips at once; a band's file is removed (in the background) once its step 2 is
+    done."""
 
     def __init__(self, folder: Path, bands: tuple[str, ...], cols: int) -> None:
         self.files = {b: RowFile(folder / f"{b}.f32", cols, np.float32) for b in bands}
+        self._removals: list[threading.Thread] = []
 
     def write_rows(self, band_id: str, row0: int, rows: NDArray[np.float32]) -> None:
         """Write ``rows`` (float32, ``cols`` wide) from row ``row0`` on."""
@@ -81,9 +84,18 @@ class _Spill:
     def rows(self, band_id: str, row0: int, row1: int) -> NDArray[np.float32]:
         return self.files[band_id].rows(row0, row1)
 
+    def drop(self, band_id: str) -> None:
+        """Close and remove the file of ``band_id`` (no more reads of it)."""
+        f = self.files.pop(band_id)
+        f.close()
+        self._removals.append(remove_in_background([f.path]))
+
     def close(self) -> None:
+        """Close the remaining files and wait for the removals (the folder is removed next)."""
         for f in self.files.values():
             f.close()
+        for t in self._removals:
+            t.join()
 
 
 def cell_sun_means(product: L1CProduct, threads: int) -> tuple[st.CellSunMeans, AngleImage]:
@@ -159,11 +171,13 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
     with tempfile.TemporaryDirectory(prefix=".scratch-10m-", dir=writer.layout.root) as tmp, \
             writer.strip_images(10, keys) as images:
         spill = _Spill(Path(tmp), bands, shape[1])
+        dropped: threading.Thread | None = None
         try:
             with timed("read/decode + step 1 10 m", timings):
                 # the AOT/WVP strips are written while the step-1 workers correct the same strip
                 sums = _pass1(reader, setup, prev, scl20, spill, zenith,
                               after_strip=_map_writer(images, prev, scl20, shape, offset))
+            dropped = remove_in_background(reader.scratch_files())  # no band is read any more
             with timed("step 2 + write 10 m", timings):
                 # encoded while the first band's step 2 computes (step 1 keeps both cores busy already)
                 for key in ("AOT", "WVP", "DDVPXL"):
@@ -173,6 +187,8 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
                 images.finish_all()
         finally:
             spill.close()
+            if dropped is not None:
+                dropped.join()
     dem = dem_output(settings, aux)
     if dem is not None:
         writer.write_resolution(embed(ResolutionResult(10, dem=dem)))
@@ -299,6 +315,7 @@ def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, 
         del dn, tci
         if r0 != last:
             continue
+        spill.drop(b)  # its strips are all corrected (results come in job order)
         images.finish(b)
         if "TCI" in images and b in TCI_CHANNELS:
             tci_done.add(b)
