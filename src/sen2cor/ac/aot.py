@@ -407,7 +407,13 @@ def blue_path_factor(ctx: AerosolContext, sel: ddv_mod.DdvSelection, mean_index:
     blue_ref_av = p.ac_red_blue_refl_ratio * red_ref_av + BLUE_SURFACE_OFFSET
     l_blue, l_red = ctx.radiance["B02"], ctx.radiance["B04"]
     blue_ddv, red_ddv = float(l_blue[sel.mask].mean()), float(l_red[sel.mask].mean())
-    clear = ~(l_red > BRIGHT_RED_FACTOR * red_ddv) & ~class_mask(ctx.scl, CLOUD_CLASSES_AC) & (l_blue != 0)
+    bright = BRIGHT_RED_FACTOR * red_ddv
+    clear = np.empty(ctx.scl.shape, dtype=bool)
+
+    def clear_rows(rows: slice) -> None:  # by strips on threads: a lazy radiance converts only the strip
+        clear[rows] = ~(l_red[rows] > bright) & ~class_mask(ctx.scl[rows], CLOUD_CLASSES_AC) & (l_blue[rows] != 0)
+
+    for_each_strip(clear_rows, clear.shape[0])
     if not clear.any():
         return None, None
     blue_scene, red_scene = float(l_blue[clear].mean()), float(l_red[clear].mean())
