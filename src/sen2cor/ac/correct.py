@@ -54,7 +54,7 @@ from sen2cor.physics.lut import AtmosphericLut
 from sen2cor.physics.lut_selection import wv_tag
 from sen2cor.physics.toa_image import RadianceImage, ToaImage
 from sen2cor.sc.classes import SceneClass
-from sen2cor.sc.strips import concurrent_threads, ordered_map
+from sen2cor.sc.strips import concurrent_threads, for_each_strip, ordered_map
 
 logger = logging.getLogger(__name__)
 
@@ -347,9 +347,7 @@ def correct_resolution(
         aot550 = _upsample_nearest(previous.aot550, shape).astype(np.float32)
     else:
         aot550 = aot_mod.aot_map(aer.vis_index, scl, terrain_state, resolution)
-    aot_q = np.floor(aot550 * 1000.0 + 0.5)
-    wv_q = np.floor(wv_cm * WV_SCALE)
-    wv_cm = np.where(valid, wv_cm, np.float32(0.0)).astype(np.float32)
+    aot_q, wv_q, wv_cm = _quantised_maps(aot550, wv_cm, valid)
     info = AcInfo(
         ac_enabled=True,
         aot_retrieval_method=aer.method,
@@ -380,6 +378,23 @@ def correct_resolution(
     logger.info("AC %d m: method %s, visibility %.2f km, mean AOT %.3f, mean WV %.3f cm", resolution, aer.method,
                 visibility, info.mean_aot, info.mean_wv_cm)
     return AcResult(boa, aot550, wv_cm, aer.vis_index, aer.ddv.mask, info, resolution)
+
+
+def _quantised_maps(aot550: F32, wv_cm: F32, valid: npt.NDArray[np.bool_]) -> tuple[F32, F32, F32]:
+    """AOT and WV as the product stores them (for the granule means) and the WV map zeroed outside
+    ``valid``: ``floor(aot·1000 + 0.5)``, ``floor(wv·1000)``, ``where(valid, wv, 0)``, by row strips on
+    threads (the same operations, in the same types, as on the whole tile)."""
+    aot_q = np.empty(aot550.shape, (aot550[:0] * 1000.0).dtype)
+    wv_q = np.empty(wv_cm.shape, (wv_cm[:0] * WV_SCALE).dtype)
+    wv_valid = np.empty(wv_cm.shape, np.float32)
+
+    def strip(rows: slice) -> None:
+        aot_q[rows] = np.floor(aot550[rows] * 1000.0 + 0.5)
+        wv_q[rows] = np.floor(wv_cm[rows] * WV_SCALE)
+        wv_valid[rows] = np.where(valid[rows], wv_cm[rows], np.float32(0.0))
+
+    for_each_strip(strip, valid.shape[0])
+    return aot_q, wv_q, wv_valid
 
 
 def _aerosol_from_previous(previous: AcResult, scl: npt.NDArray[np.uint8]) -> aot_mod.AerosolResult:

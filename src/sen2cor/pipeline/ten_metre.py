@@ -12,6 +12,7 @@ whole frame by :func:`sen2cor.pipeline.correction.correct_10m`.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import tempfile
@@ -53,6 +54,10 @@ holds whole 20 m pixels."""
 
 MAX_STRIPS_AT_ONCE: Final[int] = 2
 """Most step-2 strips corrected at once (GeoTIFF/ENVI output): each holds ≈ 250 MB of temporaries."""
+
+WRITES_IN_FLIGHT: Final[int] = 2
+"""Corrected step-2 strips handed to the writing thread and not yet written (≈ 35 MB each with the TCI
+channel)."""
 
 TEN_M_BANDS: Final[tuple[str, ...]] = ("B02", "B03", "B04", "B08")
 """The 10 m bands, in the order they are corrected and encoded (the TCI is complete after B04)."""
@@ -305,22 +310,39 @@ def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, 
         tci = encode.tci_channel(dn, offset=writer.offset) if "TCI" in images and b in TCI_CHANNELS else None
         return dn, tci
 
-    # one queue of (band, strip) jobs: the next band's first strips start while this band's last ones end
-    jobs = [(b, span) for b in setup.bands for span in spans]
-    last = spans[-1][0]
-    for (b, (r0, _)), (dn, tci) in zip(jobs, ordered_map(lambda job: band_strip(*job), jobs, workers)):
+    def write_strip(b: str, r0: int, dn: NDArray[np.uint16], tci: NDArray[np.uint8] | None) -> None:
         images[b].write(ro + r0, dn, co)
         if tci is not None:
             images["TCI"].write(ro + r0, tci, co, band=TCI_CHANNELS.index(b) + 1)
-        del dn, tci
-        if r0 != last:
-            continue
-        spill.drop(b)  # its strips are all corrected (results come in job order)
+
+    def finish_band(b: str) -> None:
         images.finish(b)
         if "TCI" in images and b in TCI_CHANNELS:
             tci_done.add(b)
             if tci_done == set(TCI_CHANNELS):
                 images.finish("TCI")
+
+    # one queue of (band, strip) jobs: the next band's first strips start while this band's last ones end;
+    # the strips are written (and compressed) in order on a thread of their own, so that the workers do
+    # not wait for the writing of a strip before they start the next ones
+    jobs = [(b, span) for b in setup.bands for span in spans]
+    last = spans[-1][0]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sen2cor-10m-write") as out:
+        pending: collections.deque[Future[None]] = collections.deque()
+
+        def put(fn: Callable[..., None], *args: object) -> None:
+            while len(pending) >= WRITES_IN_FLIGHT:
+                pending.popleft().result()
+            pending.append(out.submit(fn, *args))
+
+        for (b, (r0, _)), (dn, tci) in zip(jobs, ordered_map(lambda job: band_strip(*job), jobs, workers)):
+            put(write_strip, b, r0, dn, tci)
+            del dn, tci
+            if r0 == last:
+                spill.drop(b)  # its strips are all corrected (results come in job order)
+                put(finish_band, b)
+        while pending:
+            pending.popleft().result()
 
 
 def drop_images(outcome: RunOutcome) -> RunOutcome:

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sen2cor.sc.classes import class_mask
+from sen2cor.sc.strips import for_each_strip
 
 BOA_QUANTIFICATION_VALUE: Final[int] = 10000
 """``BOA_QUANTIFICATION_VALUE`` of MTD_MSIL2A.xml (facts §3)."""
@@ -60,7 +61,8 @@ SCL_MAX: Final[int] = 11
 
 
 ENCODE_BLOCK_ROWS: Final[int] = 1024
-"""Rows encoded at a time by the AOT/WVP and TCI encoders (bounds their float64/int32 temporaries)."""
+"""Rows encoded at a time (per thread) by the AOT/WVP and TCI encoders (bounds their float64/int32
+temporaries)."""
 
 
 def encode_boa(reflectance: NDArray[np.floating], *, offset: bool = True,
@@ -140,11 +142,14 @@ def decode_boa(dn: NDArray[np.integer], *, offset: bool = True) -> NDArray[np.fl
 def _encode_scaled(values: NDArray[np.floating], scale: float,
                    scl: NDArray[np.integer] | None) -> NDArray[np.uint16]:
     src = np.asarray(values)
-    if src.ndim == 2 and src.shape[0] > 2 * ENCODE_BLOCK_ROWS:  # bounded float64 temporaries
+    if src.ndim == 2 and src.shape[0] > 2 * ENCODE_BLOCK_ROWS:  # bounded float64 temporaries, on threads
         out = np.empty(src.shape, np.uint16)
-        for r0 in range(0, src.shape[0], ENCODE_BLOCK_ROWS):
-            rows = slice(r0, r0 + ENCODE_BLOCK_ROWS)
-            out[rows] = _encode_scaled(src[rows], scale, None if scl is None else np.asarray(scl)[rows])
+        classes = None if scl is None else np.asarray(scl)
+
+        def block(rows: slice) -> None:
+            out[rows] = _encode_scaled(src[rows], scale, None if classes is None else classes[rows])
+
+        for_each_strip(block, src.shape[0], ENCODE_BLOCK_ROWS)
         return out
     v = np.asarray(src, dtype=np.float64)
     bad = ~np.isfinite(v)
