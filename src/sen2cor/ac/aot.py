@@ -278,14 +278,13 @@ def _count_below_after_adjacency(rho: F32, valid: npt.NDArray[np.bool_], land: n
     The pixel-wise steps run by row strips on threads (the same float32 operations as on the whole tile).
     """
     mean = gaussian_smooth(_fill_invalid_and_cap(rho, valid), nf)
-    q32, counts = np.float32(q), []
+    q32 = np.float32(q)
 
-    def count(rows: slice) -> None:
+    def below(rows: slice) -> npt.NDArray[np.bool_]:
         r = rho[rows]
-        counts.append(int(np.count_nonzero(((r + q32 * (r - mean[rows])) < threshold) & land[rows])))
+        return ((r + q32 * (r - mean[rows])) < threshold) & land[rows]
 
-    for_each_strip(count, rho.shape[0])
-    return sum(counts)
+    return _count_rows(below, rho.shape[0])
 
 
 def _count_rows(test: Callable[[slice], npt.NDArray[np.bool_]], rows: int) -> int:
