@@ -94,3 +94,42 @@ def test_strips_equal_one_whole_frame_strip(shared_data: Path, tmp_path: Path, m
 def test_strip_bounds() -> None:
     assert list(ten_metre.strips(10, 4)) == [(0, 4), (4, 8), (8, 10)]
     assert list(ten_metre.strips(4, 4)) == [(0, 4)]
+
+
+def test_handover_gives_up_its_reference() -> None:
+    """The 10 m run takes the 20 m outcome from the hand-over, which keeps no reference to it (so the 10 m
+    run can free the 20 m maps after step 1), and cannot hand it out twice."""
+    import gc
+    import weakref
+
+    from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+    from sen2cor.pipeline.stages import RunOutcome
+
+    outcome = RunOutcome(ResolutionResult(20, scl=np.zeros((4, 4), np.uint8)), ProcessingInfo())
+    ref = weakref.ref(outcome)
+    handover = ten_metre.Handover(outcome)
+    del outcome
+    taken = handover.take()
+    assert taken is ref()
+    with pytest.raises(RuntimeError, match="taken already"):
+        handover.take()
+    del taken
+    gc.collect()
+    assert ref() is None, "the hand-over still holds the 20 m outcome"
+
+
+def test_drop_images_keeps_what_the_10m_run_uses() -> None:
+    """Before the 10 m run only the SCL of the 20 m result is kept (the written images are dropped)."""
+    from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+    from sen2cor.pipeline.stages import RunOutcome
+
+    scl = np.full((4, 4), 4, np.uint8)
+    prob = np.zeros((4, 4), np.uint8)
+    boa = {"B02": np.ones((4, 4), np.float32)}
+    result = ResolutionResult(20, boa=boa, scl=scl, cloud_probability=prob, snow_probability=prob,
+                              aot=np.ones((4, 4), np.float32))
+    slim = ten_metre.drop_images(RunOutcome(result, ProcessingInfo(), b09_60m=np.ones((2, 2), np.float32)))
+    assert slim.result.scl is scl
+    assert slim.result.boa == {}
+    assert slim.result.cloud_probability is None and slim.result.snow_probability is None
+    assert slim.result.aot is None and slim.b09_60m is None

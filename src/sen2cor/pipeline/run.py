@@ -172,13 +172,16 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
         writer.write_resolution(full(previous.result), aggregate_to_60=aggregate_60, b09_60m=b09, release=True,
                                 images=images)
-        previous = ten_metre.drop_images(previous)  # written: free the memory before the 10 m run
+        images = b09 = None  # written (with the 60 m aggregates): free the memory before the 10 m run
+        previous = ten_metre.drop_images(previous)
     info = previous.info
     if options.sc_only:
         return dataclasses.replace(info, ac_enabled=False)
     if 10 in plan.runs and previous.ac is not None:
         offset = win.at(10)[:2] if win is not None else (0, 0)
-        info = ten_metre.process_10m(product, settings, reader, previous, writer, offset=offset, embed=full,
+        handover = ten_metre.Handover(previous)
+        del previous  # the 10 m run frees the 20 m maps once it has used them
+        info = ten_metre.process_10m(product, settings, reader, handover, writer, offset=offset, embed=full,
                                      sun_means=sun_10m[0] if sun_10m else None)
     return info
 

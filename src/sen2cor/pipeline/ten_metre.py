@@ -123,16 +123,37 @@ def cell_sun_means(product: L1CProduct, threads: int) -> tuple[st.CellSunMeans, 
     return sun, zenith
 
 
-def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, base: RunOutcome,
+class Handover:
+    """The 20 m outcome passed to :func:`process_10m` together with its last reference.
+
+    The 10 m run :meth:`take` s it and lets go of the 20 m maps (AOT, WV, visibility index, DDV mask:
+    ≈ 0.3 GB for a full tile) as soon as step 1 has used them, so that step 2 works with that much less
+    memory: the resident size then stays below the soft limit, and the heap is not returned to the system
+    and faulted back strip after strip (issue 8).
+    """
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        self._outcome: RunOutcome | None = outcome
+
+    def take(self) -> RunOutcome:
+        """The outcome; the hand-over keeps no reference to it."""
+        outcome, self._outcome = self._outcome, None
+        if outcome is None:
+            raise RuntimeError("the 20 m outcome was taken already")
+        return outcome
+
+
+def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, handover: Handover,
                 writer: L2AWriter, *, offset: tuple[int, int] = (0, 0),
                 embed: Callable[[ResolutionResult], ResolutionResult] = lambda r: r,
                 sun_means: Future[tuple[st.CellSunMeans, AngleImage]] | None = None) -> ProcessingInfo:
-    """Correct and write the 10 m bands, AOT, WVP (and TCI) from the 20 m result ``base``.
+    """Correct and write the 10 m bands, AOT, WVP (and TCI) from the 20 m result in ``handover``.
 
     ``offset`` is where the product grid starts in the written frame (a region of interest, in 10 m
     pixels); ``embed`` puts a whole-frame fallback result into that frame; ``sun_means``: the result of
     :func:`cell_sun_means` computed in the background (else computed here).
     """
+    base = handover.take()
     timings: dict[str, float] = {}
     with timed("DEM/terrain 10 m", timings):
         aux = load_aux(product, settings, 10)
@@ -182,6 +203,7 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
                 # the AOT/WVP strips are written while the step-1 workers correct the same strip
                 sums = _pass1(reader, setup, prev, scl20, spill, zenith,
                               after_strip=_map_writer(images, prev, scl20, shape, offset))
+            del prev, base  # the 20 m maps are written and used: step 2 needs the SCL alone
             dropped = remove_in_background(reader.scratch_files())  # no band is read any more
             with timed("step 2 + write 10 m", timings):
                 # encoded while the first band's step 2 computes (step 1 keeps both cores busy already)
@@ -346,7 +368,8 @@ def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, 
 
 
 def drop_images(outcome: RunOutcome) -> RunOutcome:
-    """``outcome`` without its surface-reflectance arrays (already written), to free memory for the 10 m run."""
-    result = dataclasses.replace(outcome.result, boa={})
+    """``outcome`` with what the 10 m run uses of its result (the SCL) and AC maps, without the arrays
+    already written (surface reflectance, probabilities), to free memory for the 10 m run."""
+    result = ResolutionResult(outcome.result.resolution, scl=outcome.result.scl)
     ac = dataclasses.replace(outcome.ac, boa={}) if outcome.ac is not None else None
     return dataclasses.replace(outcome, result=result, ac=ac, b09_60m=None)

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 TCI_BANDS: Final[tuple[str, ...]] = ("B04", "B03", "B02")
 """Bands of the true-colour image (red, green, blue)."""
-QI_IMAGES: Final[tuple[str, ...]] = ("AOT", "WVP")
-"""Images the quality report reads back (kept until :meth:`ResolutionImages.finish`)."""
 BACKGROUND_PENDING: Final[int] = 1
 """Images in the background encoder at most: the one being encoded (encoding a 20 m band takes longer than
 correcting the next, so a waiting image would only hold memory)."""
@@ -92,7 +90,7 @@ class ResolutionImages:
         w, res = self.writer, self.resolution
         self._written += w.put_image(key, dn, res, self._encoder)
         self._added.add(key)
-        if key in TCI_BANDS or key in QI_IMAGES:
+        if key in TCI_BANDS:
             self._kept[key] = dn
         if self.aggregate_to_60:
             agg = w.aggregate_image(key, dn)
@@ -106,18 +104,14 @@ class ResolutionImages:
         if self._encoder is None:
             return list(self._written)
         encoder, self._encoder = self._encoder, None
-        try:
-            qi = {k: v for k, v in self._kept.items() if k in QI_IMAGES}
-            self._written += self.writer.finish_images(qi, self.resolution, encoder)
-        finally:
-            self._kept.clear()
-            errors = []
-            for pool in (*self._done_encoders, encoder):
-                try:
-                    pool.wait()
-                except Exception as exc:  # noqa: BLE001 - every pool is waited for, the first error re-raised
-                    errors.append(exc)
-            self._done_encoders.clear()
-            if errors:
-                raise errors[0]
+        self._kept.clear()
+        errors = []
+        for pool in (*self._done_encoders, encoder):
+            try:
+                pool.wait()
+            except Exception as exc:  # noqa: BLE001 - every pool is waited for, the first error re-raised
+                errors.append(exc)
+        self._done_encoders.clear()
+        if errors:
+            raise errors[0]
         return list(self._written)

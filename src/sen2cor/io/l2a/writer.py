@@ -135,7 +135,6 @@ class L2AWriter:
                 archiving_centre=info.archiving_centre, output_format=info.output_format)
         self.target = self.output_dir / self.names.product
         self._layout: ProductLayout | None = None
-        self._qi_cache: dict[int, tuple[NDArray[np.uint16] | None, NDArray[np.uint16] | None]] = {}
         self._metadata_written = False
 
     # ------------------------------------------------------------------ life cycle
@@ -384,7 +383,7 @@ class L2AWriter:
                            cog=cog)]
 
     def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
-        """TCI and preview from the B04/B03/B02 digital numbers; remember AOT/WVP for the quality report."""
+        """TCI and preview from the B04/B03/B02 digital numbers."""
         written: list[Path] = []
         layout, georef = self.layout, self._georef(res)
         if all(b in images for b in ("B04", "B03", "B02")):
@@ -397,8 +396,6 @@ class L2AWriter:
                 pvi_georef = Georef(georef.crs, self.l1c.tile.grid.transform(encode.PVI_PIXEL_M))
                 written.append(enc.submit(write_image, _fresh(layout.pvi), pvi, pvi_georef, fmt="JP2",
                                           resolution=None, threads=self.threads))
-        if "AOT" in images or "WVP" in images:
-            self._qi_cache[res] = (images.get("AOT"), images.get("WVP"))  # type: ignore[arg-type]
         return written
 
     def _write_images(self, images: dict[str, NDArray[np.generic]], res: int) -> list[Path]:
@@ -428,7 +425,10 @@ class L2AWriter:
             self.info = info
         layout, info = self.layout, self.info
         docs = self._documents()
-        aot_dn, wvp_dn = self._qi_images()
+        # the granule means come with the processing info; the written images only stand in without them
+        # (a re-used product): read back then, not kept in memory through the run
+        known = info.granule_mean_aot is not None and info.granule_mean_wv is not None
+        aot_dn, wvp_dn = (None, None) if known else self._qi_images()
         quality = resolve(info, degraded_msi=self.l1c.tile.degraded_msi_data_percentage,
                           average_sza=self.l1c.tile.angles.mean_sun_zenith, aot_dn=aot_dn, wvp_dn=wvp_dn)
         qi_files = {p.name for p in layout.qi_dir.iterdir()} if layout.qi_dir.is_dir() else set()
@@ -456,10 +456,8 @@ class L2AWriter:
         return pos.text if pos is not None and pos.text else footprint_pos_list(self.l1c)
 
     def _qi_images(self) -> tuple[NDArray[np.uint16] | None, NDArray[np.uint16] | None]:
-        """AOT/WVP images of the classification resolution (20 m, else 60 m, else 10 m)."""
+        """AOT/WVP images of the classification resolution (20 m, else 60 m, else 10 m), read back."""
         for res in (20, 60, 10):
-            if res in self._qi_cache:
-                return self._qi_cache[res]
             aot_path, wvp_path = self.layout.image("AOT", res), self.layout.image("WVP", res)
             if aot_path.is_file() or wvp_path.is_file():
                 return (read_image(aot_path) if aot_path.is_file() else None,  # type: ignore[return-value]
