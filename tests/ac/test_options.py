@@ -175,10 +175,30 @@ def test_cams_fallback_without_ddv_pixels(lut_rural) -> None:
     res = _run(scene, lut_rural, AcParameters(), cams_visibility_index=cams_index)
     assert res.info.aot_retrieval_method == "CAMS" and res.info.ddv_pixel_percentage < 2.0
     assert res.info.mean_aot == pytest.approx(0.45, abs=0.02)
+    calls: list[int] = []
+
+    def lazy() -> np.ndarray:
+        calls.append(1)
+        return cams_index
+
+    lazily = _run(scene, lut_rural, AcParameters(), cams_visibility_index=lazy)
+    assert calls and lazily.info.aot_retrieval_method == "CAMS"
+    assert np.array_equal(lazily.vis_index, res.vis_index)
     without = _run(scene, lut_rural, AcParameters())
     assert without.info.aot_retrieval_method == "DEFAULT"
     assert without.info.final_visibility_km == pytest.approx(40.0, abs=0.5)  # start visibility kept
     assert len(np.unique(without.vis_index[scene.scl > 1])) == 1
+
+
+def test_cams_function_not_called_with_ddv_pixels(lut_rural) -> None:
+    """A CAMS map given as a function is computed only when the DDV retrieval cannot be used."""
+    scene = simulate(block_scene(VEG_LAYOUT, 20), lut_rural, vis_index=68)
+
+    def never() -> np.ndarray:
+        raise AssertionError("the CAMS map was computed although DDV pixels exist")
+
+    res = _run(scene, lut_rural, AcParameters(), cams_visibility_index=never)
+    assert res.info.aot_retrieval_method == "SEN2COR_DDV"
 
 
 def test_vis_update_mode_0_gives_constant_visibility(lut_rural) -> None:

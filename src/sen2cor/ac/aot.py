@@ -503,14 +503,19 @@ def _constant_map(scl: npt.NDArray[np.uint8], index: int) -> npt.NDArray[np.uint
     return out
 
 
-def retrieve_aerosol(ctx: AerosolContext, cams_index: npt.NDArray[np.integer] | None = None) -> AerosolResult:
+CamsIndex = npt.NDArray[np.integer] | Callable[[], npt.NDArray[np.integer] | None] | None
+"""A CAMS visibility-index map, or a function computing it (called only when no DDV pixel is found)."""
+
+
+def retrieve_aerosol(ctx: AerosolContext, cams_index: CamsIndex = None) -> AerosolResult:
     """Visibility-index map of the tile: DDV, else CAMS, else constant (facts §7.3, §7.4).
 
     Parameters
     ----------
     ctx : AerosolContext
-    cams_index : numpy.ndarray of int, tile shape, optional
-        Visibility index from CAMS AOD550 (:func:`sen2cor.ac.cams.visibility_index_map`).
+    cams_index : numpy.ndarray of int, tile shape, or a function returning one (or None), optional
+        Visibility index from CAMS AOD550 (:func:`sen2cor.ac.cams.visibility_index_map`); a function is
+        called only when the tile has no DDV pixel (the map is then not kept beyond the retrieval).
 
     Returns
     -------
@@ -548,6 +553,8 @@ def retrieve_aerosol(ctx: AerosolContext, cams_index: npt.NDArray[np.integer] | 
         return AerosolResult(vis_map, mean_index, visibility, vis_ddv, start, "SEN2COR_DDV", sel,
                              applied_blue_factor(p, factor), factor, dratio)
 
+    if callable(cams_index):
+        cams_index = cams_index()
     if cams_index is not None and valid.any():
         bandvis = np.asarray(cams_index, dtype=np.int64).copy()
         mean_cams = int(0.5 + bandvis[valid].mean())

@@ -136,7 +136,7 @@ def correct_resolution(
     view_azimuth: float,
     elevation_km: F32 | None = None,
     terrain: TerrainInputs | None = None,
-    cams_visibility_index: npt.NDArray[np.integer] | None = None,
+    cams_visibility_index: aot_mod.CamsIndex = None,
     previous: AcResult | None = None,
     ozone_du: float = 0.0,
     ozone_source: str = "CONFIG",
@@ -171,8 +171,9 @@ def correct_resolution(
         DEM (km); None → flat at ``params.altitude``.
     terrain : TerrainInputs, optional
         Slope / aspect / cos β / cast shadow / sky view of the DEM.
-    cams_visibility_index : numpy.ndarray of int, optional
-        Visibility index from CAMS (:mod:`sen2cor.ac.cams`), used when there are no DDV pixels.
+    cams_visibility_index : numpy.ndarray of int, or a function returning one, optional
+        Visibility index from CAMS (:mod:`sen2cor.ac.cams`), used when there are no DDV pixels (a function
+        is called only then).
     previous : AcResult, optional
         The 20 m result, for the 10 m run.
     ozone_du : float

@@ -68,8 +68,7 @@ def process_base_resolution(
     timings: dict[str, float] = {}
     with timed(f"read/decode {resolution} m", timings):
         data = inp.load_toa(reader, resolution)
-    valid = any_data(data.toa.values(), product.tile.grid.shape(resolution))
-    if not valid.any():
+    if not any_data(data.toa.values(), product.tile.grid.shape(resolution)).any():
         log.warning("the tile holds no valid pixel (black tile): writing an empty classification")
     with timed(f"DEM/terrain/ESA-CCI {resolution} m", timings):
         aux = load_aux(product, settings, resolution)
