@@ -18,7 +18,11 @@
   :data:`RESIDENT_SOFT_LIMIT_BYTES` (at once after :data:`TRIM_STEP_BYTES` of growth, else every
   :data:`TRIM_REPEAT_S`): the peak stays that of the live arrays (full tile 1.81–1.99 GB, as with every
   large array unmapped).  Each page returned costs a fault when the next array reuses it, so the limit sits
-  just under the live peak (:data:`RESIDENT_SOFT_LIMIT_BYTES`).
+  just under the live peak (:data:`RESIDENT_SOFT_LIMIT_BYTES`).  On a VM that reports free guest memory to
+  its host (the benchmark machine: Firecracker, free page reporting) a returned page soon loses its host
+  backing, and faulting it back costs ≈ 1.6 s of kernel time per GB against ≈ 0.1 s for memory still
+  backed: the chain drops arrays it no longer needs (e.g. the 20 m maps once the 10 m step 1 has used them)
+  so that the live arrays stay under the limit and little is returned (docs/benchmarks.md, session 16).
 * **GDAL block cache**: ``GDAL_CACHEMAX`` 256 MB unless the user set it (GDAL's default is 5 % of the RAM);
   the chain reads and writes whole strips, so a larger cache only holds memory.
 
