@@ -126,7 +126,7 @@ def cell_sun_means(product: L1CProduct, threads: int) -> tuple[st.CellSunMeans, 
 class Handover:
     """The 20 m outcome passed to :func:`process_10m` together with its last reference.
 
-    The 10 m run :meth:`take` s it and lets go of the 20 m maps (AOT, WV, visibility index, DDV mask:
+    The 10 m run takes it (:meth:`take`) and lets go of the 20 m maps (AOT, WV, visibility index, DDV mask:
     ≈ 0.3 GB for a full tile) as soon as step 1 has used them, so that step 2 works with that much less
     memory: the resident size then stays below the soft limit, and the heap is not returned to the system
     and faulted back strip after strip (issue 8).
