@@ -302,13 +302,14 @@ class BandReader:
     def _spill_path(self, band_id: str) -> Path | None:
         return None if self.spill_dir is None else self.spill_dir / f"{band_id}.u16"
 
+    def _dn_path(self, band_id: str, resolution: int) -> Path | None:
+        return None if self.dn_dir is None else self.dn_dir / f"{band_id}_{resolution}m.u16"
+
     def scratch_files(self) -> list[Path]:
         """The scratch files this reader has written and that still exist (the 10 m DN kept for the 10 m run,
         the DN of :meth:`toa_image`): the caller may remove them once it reads no band any more."""
         ids = list(self.product.tile.band_files)
-        candidates = [self._spill_path(b) for b in ids]
-        if self.dn_dir is not None:
-            candidates += [self.dn_dir / f"{b}_{r}m.u16" for b in ids for r in (10, 20, 60)]
+        candidates = [self._spill_path(b) for b in ids] + [self._dn_path(b, r) for b in ids for r in (10, 20, 60)]
         return [p for p in candidates if p is not None and p.is_file()]
 
     def dn_at(self, band_id: str, resolution: int, dtype: type[np.generic] = np.float32) -> NDArray[np.generic]:
@@ -355,8 +356,9 @@ class BandReader:
         :meth:`toa`, same values)."""
         b = band(band_id)
         dn: NDArray[np.uint16] | RawImage = self.dn_at(b.id, resolution, np.uint16)
-        if self.dn_dir is not None:
-            dn = RawImage.write(self.dn_dir / f"{b.id}_{resolution}m.u16", dn)
+        path = self._dn_path(b.id, resolution)
+        if path is not None:
+            dn = RawImage.write(path, dn)
         return ToaImage(dn, self.product.radio_add_offset[b.id], self.product.quantification_value)
 
     def toa_images(self, band_ids: Iterable[str], resolution: int) -> dict[str, ToaImage]:

@@ -15,7 +15,7 @@ from sen2cor.sc import morphology, overlap_add
 from sen2cor.sc.classes import SceneClass
 from sen2cor.sc.parallax import CloudHeightStats
 from sen2cor.sc.state import ScState
-from sen2cor.sc.strips import for_each_strip, thread_count
+from sen2cor.sc.strips import for_each_strip
 from sen2cor.sc.thresholds import (
     BRIGHT_WATER_NDWI_MIN,
     CLASSIC_SHADOW_WATER_R_B02_B11,
@@ -322,8 +322,7 @@ def geometric_shadow(
     y_aa, x_aa = int(rows * SHADOW_FFT_PADDING + 0.5), int(cols * SHADOW_FFT_PADDING + 0.5)
     elevation = max(int(90.0 - sun_zenith_deg + 0.5), 1)
     kr, kc, kw = _shadow_kernel(profile, (y_aa, x_aa), sun_azimuth_deg, elevation)
-    with fft.set_workers(thread_count()):  # the same transforms, split between threads
-        conv = _circular_convolution(cloud_mask, (y_aa, x_aa), kr, kc, kw)
+    conv = _circular_convolution(cloud_mask, (y_aa, x_aa), kr, kc, kw)  # the FFTs on the strip threads
     _clip_outside_clouds(conv, cloud_mask)
     prob = morphology.gaussian(conv, SHADOW_GAUSSIAN_SIGMA_PX)
     del conv
