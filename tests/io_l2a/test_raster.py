@@ -10,7 +10,15 @@ import pytest
 import rasterio
 from affine import Affine
 
-from sen2cor.io.l2a.raster import Georef, read_georef, read_image, write_image
+from sen2cor.io.l2a.raster import (
+    JP2_LAYOUT,
+    Georef,
+    jp2_creation_options,
+    jp2_stage_blocks,
+    read_georef,
+    read_image,
+    write_image,
+)
 
 from .conftest import PARITY_INPUT
 
@@ -58,6 +66,19 @@ def test_jp2_layout_per_resolution(tmp_path: Path, res: int, tile: int, cb: int)
     a = np.arange(300 * 1100, dtype=np.uint16).reshape(300, 1100)
     lay = codestream_layout(write_image(tmp_path / "x.jp2", a, GEO, fmt="JP2", resolution=res))
     assert lay["tile"] == (min(tile, 1100), min(tile, 300)) and lay["codeblock"] == (cb, cb)
+
+
+def test_jp2_source_is_staged_one_block_per_tile(tmp_path: Path) -> None:
+    # CreateCopy reads one JPEG 2000 tile at a time: a block per tile keeps GDAL's GeoTIFF worker threads out
+    opts = jp2_creation_options((5490, 5490), JP2_LAYOUT[20])
+    assert jp2_stage_blocks(opts) == {"TILED": "YES", "blockxsize": "640", "blockysize": "640"}
+    assert jp2_stage_blocks(jp2_creation_options((300, 1100), JP2_LAYOUT[10])) == {}  # 300 rows: not a multiple of 16
+    assert jp2_stage_blocks(jp2_creation_options((50, 70), None)) == {}  # preview: a single tile of the image
+    # several tiles, partial ones at the right and bottom edges: still lossless with the tiled stage
+    a = np.random.default_rng(3).integers(0, 65535, (1300, 1500)).astype(np.uint16)
+    path = write_image(tmp_path / "big.jp2", a, GEO, fmt="JP2", resolution=20, threads=2)
+    assert np.array_equal(read_image(path), a)
+    assert codestream_layout(path)["tile"] == (640, 640)
 
 
 def test_tiny_images_and_rgb(tmp_path: Path) -> None:

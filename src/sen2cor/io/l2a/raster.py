@@ -51,6 +51,9 @@ JP2_LAYOUT: Final[dict[int, Jp2Layout]] = {
 JP2_DECOMPOSITION_LEVELS: Final[int] = 5
 """Wavelet decomposition levels of Sen2Cor's JPEG 2000 files (6 resolutions)."""
 
+GTIFF_BLOCK_MULTIPLE: Final[int] = 16
+"""GeoTIFF tile sizes must be multiples of 16 pixels (TIFF 6.0)."""
+
 MIN_GDAL_BLOCK: Final[int] = 32
 """Smallest JPEG 2000 tile GDAL's JP2OpenJPEG driver accepts (small test images get one tile)."""
 
@@ -134,6 +137,20 @@ def _as_bands(data: NDArray[np.generic]) -> NDArray[np.generic]:
     return np.ascontiguousarray(a)
 
 
+def jp2_stage_blocks(opts: dict[str, str]) -> dict[str, str]:
+    """Block layout of the in-memory GeoTIFF a JPEG 2000 is encoded from: one block per JPEG 2000 tile.
+
+    CreateCopy reads the source one JPEG 2000 tile at a time; from a striped GeoTIFF (one strip per row)
+    each such read spans hundreds of strips, which GDAL's GeoTIFF driver splits over ``GDAL_NUM_THREADS``
+    worker threads — pure overhead for uncompressed data (≈ 34 CPU-s of worker threads in a full-tile run,
+    docs/benchmarks.md, session 17).  With a block per tile every read is one block, on the calling thread.
+    GeoTIFF blocks are multiples of 16 pixels; other tile sizes (small images, the preview) stay striped."""
+    bx, by = int(opts["blockxsize"]), int(opts["blockysize"])
+    if bx % GTIFF_BLOCK_MULTIPLE or by % GTIFF_BLOCK_MULTIPLE:
+        return {}
+    return {"TILED": "YES", "blockxsize": str(bx), "blockysize": str(by)}
+
+
 def write_jp2(path: Path, data: NDArray[np.generic], georef: Georef, resolution: int | None,
               threads: int = 1) -> Path:
     """Write a lossless JPEG 2000 with Sen2Cor's layout for ``resolution`` (None: preview)."""
@@ -144,7 +161,7 @@ def write_jp2(path: Path, data: NDArray[np.generic], georef: Georef, resolution:
     # the GIL while OpenJPEG works (a dataset opened in "w" mode encodes on close holding it), so that
     # several images encode at once on several cores (EncoderPool).
     with rasterio.Env(GDAL_NUM_THREADS=str(max(1, threads)), GDAL_PAM_ENABLED="NO"), MemoryFile() as mem:
-        with mem.open(driver="GTiff", **_profile(a, georef)) as stage:
+        with mem.open(driver="GTiff", **_profile(a, georef), **jp2_stage_blocks(opts)) as stage:
             stage.write(a)
         with mem.open() as src:
             rasterio.shutil.copy(src, path, driver="JP2OpenJPEG", **opts)
