@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from rasterio.enums import ColorInterp
 
 from sen2cor.io.l2a.raster import (
     JP2_LAYOUT,
     Georef,
+    _open_array,
     jp2_creation_options,
     jp2_stage_blocks,
     read_georef,
@@ -81,12 +83,32 @@ def test_jp2_source_is_staged_one_block_per_tile(tmp_path: Path) -> None:
     assert codestream_layout(path)["tile"] == (640, 640)
 
 
+def test_jp2_source_is_the_array_itself_or_a_staged_copy(tmp_path: Path) -> None:
+    a = np.random.default_rng(4).integers(0, 65535, (2, 90, 130)).astype(np.uint16)
+    src = _open_array(a, GEO)  # a MEM dataset over the array's memory, georeferenced
+    assert src is not None
+    with src:
+        assert src.crs.to_epsg() == 32755 and src.transform == GEO.transform
+        assert np.array_equal(src.read(), a)
+        a[1, 5, 7] = 12345  # no copy: the dataset sees the array
+        assert src.read(2)[5, 7] == 12345
+    # a CRS the MEM open string cannot carry (WKT has commas): the image goes through the staged copy
+    wkt = rasterio.crs.CRS.from_epsg(32755).to_wkt()
+    georef = Georef(wkt, GEO.transform)
+    assert _open_array(a, georef) is None
+    path = write_image(tmp_path / "wkt.jp2", a, georef, fmt="JP2", resolution=60)
+    assert np.array_equal(read_image(path), a) and read_georef(path) == GEO
+    assert _open_array(a.astype(np.int64), GEO) is None  # not a JPEG 2000 pixel type
+
+
 def test_tiny_images_and_rgb(tmp_path: Path) -> None:
     tiny = np.arange(7 * 9, dtype=np.uint16).reshape(7, 9)
     assert np.array_equal(read_image(write_image(tmp_path / "t.jp2", tiny, GEO, fmt="JP2", resolution=60)), tiny)
     rgb = np.random.default_rng(2).integers(0, 256, (3, 50, 70)).astype(np.uint8)
     path = write_image(tmp_path / "rgb.jp2", rgb, GEO, fmt="JP2", resolution=None)
     assert np.array_equal(read_image(path), rgb)
+    with rasterio.open(path) as ds:  # an sRGB colour box, as Sen2Cor's TCI and PVI
+        assert ds.colorinterp == (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
     assert codestream_layout(path)["precincts"] is None
 
 
