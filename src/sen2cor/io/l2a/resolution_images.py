@@ -74,6 +74,14 @@ class ResolutionImages:
         self._encoder = EncoderPool(self.writer.threads, pending=self.writer.threads)
 
     @property
+    def encoder(self) -> EncoderPool:
+        """The encoders images go to now (other images of the run may be handed to them too; :meth:`finish`
+        waits for them all)."""
+        if self._encoder is None:
+            raise RuntimeError("images of this resolution are finished")
+        return self._encoder
+
+    @property
     def added(self) -> frozenset[str]:
         """Keys of the images handed over so far."""
         return frozenset(self._added)

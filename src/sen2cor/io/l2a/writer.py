@@ -249,22 +249,25 @@ class L2AWriter:
         if images.resolution != res or images.aggregate_to_60 != aggregate_to_60:
             raise ProcessingError(f"images opened for {images.resolution} m do not match the {res} m result")
         images.all_threads()  # the computation that may have handed images over early is over
+        written60: list[Path] = []
         try:
             for key, dn in self._encode(result, release, skip=images.added):
                 images.add(key, dn)
+            if aggregate_to_60:  # on the same encoders: the 60 m images start beside the last 20 m ones
+                images60 = images.aggregated
+                if b09_60m is not None:
+                    nodata = images60["SCL"] == 0 if "SCL" in images60 else None
+                    images60["B09"] = encode.encode_boa(b09_60m, offset=self.offset, nodata=nodata)
+                elif "B09" not in images60:
+                    logger.warning("no B09 for the aggregated 60 m product")
+                written60 = self._put_images(images60, 60, images.encoder)
         finally:
             written = images.finish()
-        logger.info("wrote %d images at %d m", len(written), res)
         self._metadata_written = False
+        logger.info("wrote %d images at %d m", len(written), res)
         if aggregate_to_60:
-            images60 = images.aggregated
-            if b09_60m is not None:
-                nodata = images60["SCL"] == 0 if "SCL" in images60 else None
-                images60["B09"] = encode.encode_boa(b09_60m, offset=self.offset, nodata=nodata)
-            elif "B09" not in images60:
-                logger.warning("no B09 for the aggregated 60 m product")
-            written += self._write_images(images60, 60)
-        return written
+            logger.info("wrote %d images at %d m", len(written60), 60)
+        return written + written60
 
     def resolution_images(self, resolution: int, *, aggregate_to_60: bool = False,
                           background: bool = False) -> ResolutionImages:
@@ -382,8 +385,10 @@ class L2AWriter:
         return [enc.submit(write_image, _fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads,
                            cog=cog)]
 
-    def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
-        """TCI and preview from the B04/B03/B02 digital numbers."""
+    def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool, *,
+                      preview: bool = True) -> list[Path]:
+        """TCI and preview from the B04/B03/B02 digital numbers (``preview`` False: no preview, e.g. for the
+        60 m images aggregated from a 20 m run, whose own preview may still be being encoded)."""
         written: list[Path] = []
         layout, georef = self.layout, self._georef(res)
         if all(b in images for b in ("B04", "B03", "B02")):
@@ -391,25 +396,20 @@ class L2AWriter:
             if self.info.generate_tci:
                 written.append(enc.submit(write_image, _fresh(layout.image("TCI", res)), tci, georef,
                                           fmt=self.info.output_format, resolution=res, threads=self.threads))
-            if res == 20 or not layout.pvi.exists():  # the preview comes from the 20 m TCI when there is one
+            if preview and (res == 20 or not layout.pvi.exists()):  # from the 20 m TCI when there is one
                 pvi = encode.make_pvi(tci)
                 pvi_georef = Georef(georef.crs, self.l1c.tile.grid.transform(encode.PVI_PIXEL_M))
                 written.append(enc.submit(write_image, _fresh(layout.pvi), pvi, pvi_georef, fmt="JP2",
                                           resolution=None, threads=self.threads))
         return written
 
-    def _write_images(self, images: dict[str, NDArray[np.generic]], res: int) -> list[Path]:
-        """Write a set of encoded images of ``res`` (the aggregated 60 m product)."""
+    def _put_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
+        """Hand a set of encoded images of ``res`` (the aggregated 60 m product) to ``enc``: the TCI first
+        (the longest to encode), then the bands and the rest."""
         order = [*L2A_BANDS[res], "SCL", "AOT", "WVP", *dict(MASK_TYPES), "DDVPXL", "DEM"]
-        written: list[Path] = []
-        enc = EncoderPool(self.threads)
-        try:
-            for key in sorted(images, key=lambda k: order.index(k) if k in order else len(order)):
-                written += self.put_image(key, images[key], res, enc)
-            written += self.finish_images(images, res, enc)
-        finally:
-            enc.wait()
-        logger.info("wrote %d images at %d m", len(written), res)
+        written = self.finish_images(images, res, enc, preview=False)
+        for key in sorted(images, key=lambda k: order.index(k) if k in order else len(order)):
+            written += self.put_image(key, images[key], res, enc)
         return written
 
     # ------------------------------------------------------------------ metadata
