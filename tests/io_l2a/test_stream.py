@@ -169,6 +169,14 @@ def test_full_background_pool_lets_the_caller_encode() -> None:
     assert threads["second"] == threading.get_ident() != threads["first"]
     release.set()
     pool.wait()
+    queued = EncoderPool(1, pending=2, background=True, caller_runs=True)  # one image may wait for the worker
+    release.clear()
+    queued.submit(encode, "busy", hold=True)
+    queued.submit(encode, "queued")  # waits for the worker: the caller goes on at once
+    assert queued.submit(encode, "own") == Path("own") and threads["own"] == threading.get_ident()
+    release.set()
+    queued.wait()
+    assert threads["queued"] == threads["busy"] != threading.get_ident()
     waiting = EncoderPool(1, pending=1, background=True)  # without: the caller waits for the worker
     release.clear()
     waiting.submit(encode, "third", hold=True)

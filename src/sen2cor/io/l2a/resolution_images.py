@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 TCI_BANDS: Final[tuple[str, ...]] = ("B04", "B03", "B02")
 """Bands of the true-colour image (red, green, blue)."""
-BACKGROUND_PENDING: Final[int] = 1
-"""Images in the background encoder at most: the one being encoded (encoding a 20 m band takes longer than
-correcting the next, so a waiting image would only hold memory)."""
+BACKGROUND_PENDING: Final[int] = 2
+"""Images in the background encoder at most: the one being encoded and the next, waiting, which the
+encoder takes as soon as it is free (with only the one being encoded the encoder sat idle while the chain
+was encoding an image itself: ≈ 6 core-s per full tile, docs/benchmarks.md, session 17)."""
 
 
 class ResolutionImages:
@@ -40,8 +41,8 @@ class ResolutionImages:
         Also keep each image's 60 m aggregate (a 20 m run with ``Downsample_20_to_60``).
     background:
         Images arrive while the chain still computes: encode them on one thread beside it, with at most
-        :data:`BACKGROUND_PENDING` images in flight (the next one, when that thread is busy, on the
-        chain's own thread), until :meth:`all_threads`.
+        :data:`BACKGROUND_PENDING` images in flight (the next one, when that thread is busy and one image
+        already waits, on the chain's own thread), until :meth:`all_threads`.
     """
 
     def __init__(self, writer: L2AWriter, resolution: int, aggregate_to_60: bool = False, *,
@@ -55,9 +56,10 @@ class ResolutionImages:
         self._written: list[Path] = []
         self._done_encoders: list[EncoderPool] = []
         self._background = background
-        # background: images arrive while the chain computes; one encoder beside it, nothing waiting
-        # (each 20 m JPEG 2000 encoding holds ≈ 160 MB besides its image); while it is busy, the chain
-        # encodes the next image itself (the codec works on one core per image) instead of waiting
+        # background: images arrive while the chain computes; one encoder beside it and one image waiting
+        # for it (a 20 m JPEG 2000 encoding holds ≈ 8 MB besides its image); when both places are taken,
+        # the chain encodes the next image itself (the codec works on one core per image) instead of
+        # waiting: two encoders then, not three threads on two cores, which slows the codec down
         self._encoder: EncoderPool | None = (
             EncoderPool(1, pending=BACKGROUND_PENDING, background=True, caller_runs=writer.threads > 1)
             if background else EncoderPool(writer.threads))
