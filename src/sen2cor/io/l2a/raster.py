@@ -154,8 +154,9 @@ def jp2_stage_blocks(opts: dict[str, str]) -> dict[str, str]:
 
     CreateCopy reads the source one JPEG 2000 tile at a time; from a striped GeoTIFF (one strip per row)
     each such read spans hundreds of strips, which GDAL's GeoTIFF driver splits over ``GDAL_NUM_THREADS``
-    worker threads — pure overhead for uncompressed data (≈ 34 CPU-s of worker threads in a full-tile run,
-    docs/benchmarks.md, session 17).  With a block per tile every read is one block, on the calling thread.
+    worker threads — pure overhead for uncompressed data (≈ 34 CPU-s of worker threads in a full-tile run
+    when every image was staged so, docs/benchmarks.md, session 17).  With a block per tile every read is
+    one block, on the calling thread.
     GeoTIFF blocks are multiples of 16 pixels; other tile sizes (small images, the preview) stay striped."""
     bx, by = int(opts["blockxsize"]), int(opts["blockysize"])
     if bx % GTIFF_BLOCK_MULTIPLE or by % GTIFF_BLOCK_MULTIPLE:
@@ -180,10 +181,14 @@ def _open_array(a: NDArray[np.generic], georef: Georef) -> rasterio.io.DatasetWr
             src = rasterio.open(name, "r+")
     except rasterio.errors.RasterioIOError:
         return None
-    if bands == len(RGB) and a.dtype == np.uint8:
-        src.colorinterp = RGB  # a true-colour image: an sRGB JPEG 2000, as from a GeoTIFF source
-    if src.transform == t and src.crs == CRS.from_user_input(georef.crs):
-        return src
+    try:
+        if bands == len(RGB) and a.dtype == np.uint8:
+            src.colorinterp = RGB  # a true-colour image: an sRGB JPEG 2000, as from a GeoTIFF source
+        if src.transform == t and src.crs == CRS.from_user_input(georef.crs):
+            return src
+    except BaseException:
+        src.close()
+        raise
     src.close()
     return None
 
@@ -196,8 +201,9 @@ def write_jp2(path: Path, data: NDArray[np.generic], georef: Georef, resolution:
     opts = jp2_creation_options(a.shape[1:], layout)
     # Encoded with CreateCopy through rasterio.shutil.copy, which releases the GIL while OpenJPEG works (a
     # dataset opened in "w" mode encodes on close holding it), so that several images encode at once on
-    # several cores (EncoderPool).  The source is a MEM dataset over the array itself (a 20 m band: 60 MB
-    # less per image being encoded than a staged copy), else the array staged in an in-memory GeoTIFF.
+    # several cores (EncoderPool).  The source is a MEM dataset over the array itself (a 20 m band: ≈ 8 MB
+    # besides the image while it is encoded, ≈ 108 MB from a staged copy), else the array staged in an
+    # in-memory GeoTIFF.
     with rasterio.Env(GDAL_NUM_THREADS=str(max(1, threads)), GDAL_PAM_ENABLED="NO"):
         src = _open_array(a, georef)
         if src is not None:
