@@ -67,12 +67,11 @@ class ResolutionImages:
     def all_threads(self) -> None:
         """Encode the images still to come on all the writer's threads (the computation is over); a
         no-op unless opened with ``background``."""
-        if self._encoder is None:
-            raise RuntimeError("images of this resolution are finished")
+        encoder = self.encoder
         if not self._background:
             return
         self._background = False
-        self._done_encoders.append(self._encoder)
+        self._done_encoders.append(encoder)
         self._encoder = EncoderPool(self.writer.threads, pending=self.writer.threads)
 
     @property
@@ -95,10 +94,8 @@ class ResolutionImages:
     def add(self, key: str, dn: NDArray[np.generic]) -> None:
         """One encoded image (band id, ``SCL``, ``AOT`` …): written in the background where the product
         keeps it, aggregated to 60 m if asked; the TCI and preview follow once B02, B03 and B04 are in."""
-        if self._encoder is None:
-            raise RuntimeError("images of this resolution are finished")
-        w, res = self.writer, self.resolution
-        self._written += w.put_image(key, dn, res, self._encoder)
+        w, res, encoder = self.writer, self.resolution, self.encoder
+        self._written += w.put_image(key, dn, res, encoder)
         self._added.add(key)
         if key in TCI_BANDS:
             self._kept[key] = dn
@@ -107,7 +104,7 @@ class ResolutionImages:
             if agg is not None:
                 self.aggregated[key] = agg
         if all(b in self._kept for b in TCI_BANDS):
-            self._written += w.finish_images({b: self._kept.pop(b) for b in TCI_BANDS}, res, self._encoder)
+            self._written += w.finish_images({b: self._kept.pop(b) for b in TCI_BANDS}, res, encoder)
 
     def finish(self) -> list[Path]:
         """Wait for every encoding (re-raising the first failure); returns the files written."""
