@@ -18,11 +18,13 @@ from sen2cor.runtime import (
     BLAS_THREADS,
     GDAL_CACHEMAX_MB,
     OPENJPEG_THREADS,
+    OPENMP_WAIT_POLICY,
     USER_ALLOCATOR_VARIABLES,
     USER_BLAS_VARIABLES,
     WATCHER_NAME,
     configure_codec,
     configure_memory,
+    configure_openmp,
 )
 
 
@@ -120,6 +122,15 @@ def test_codec_threads_default_and_user_value_kept(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("OPJ_NUM_THREADS", "ALL_CPUS")
     configure_codec()
     assert os.environ["OPJ_NUM_THREADS"] == "ALL_CPUS"  # the user's value wins
+
+
+def test_openmp_threads_sleep_unless_the_user_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    configure_openmp()
+    assert os.environ["OMP_WAIT_POLICY"] == OPENMP_WAIT_POLICY == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    configure_openmp()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"  # the user's value wins
 
 
 def test_codec_on_the_calling_thread_writes_the_same_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
