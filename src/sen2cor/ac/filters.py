@@ -32,6 +32,10 @@ BOX_COLUMN_BLOCK: Final[int] = 512
 """Columns whose running sums the row pass of :func:`box_mean` carries together (4 KB of float64; speed
 only)."""
 
+BOX_ROW_BLOCK: Final[int] = 8
+"""Rows whose running sums the column pass of :func:`box_mean` carries together (speed only: 4, 8 and 16
+measured alike)."""
+
 
 def box_mean(a: npt.ArrayLike, size: int, mode: str = "nearest", out: F32 | None = None) -> F32:
     """Mean over a ``size`` × ``size`` box, edges replicated (Sen2Cor ``smooth``; facts §7.7) or mirrored.
@@ -104,21 +108,31 @@ def _running_mean_down(a, size, reflect, out):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _running_mean_across(a, size, reflect, out):  # type: ignore[no-untyped-def]
-    """Running mean over ``size`` columns (edge columns repeated or mirrored), float64 sums, float32 results."""
+    """Running mean over ``size`` columns (edge columns repeated or mirrored), float64 sums, float32 results.
+
+    :data:`BOX_ROW_BLOCK` rows at a time, each with its own running sum in the same order as alone (so the
+    same values): their independent additions and divisions overlap in the processor, where one row's
+    sum waits for each previous addition (1.6× less CPU time than row by row)."""
     rows, cols = a.shape
     before = size // 2
     after = size - before - 1
     n = np.float64(size)
-    for i in numba.prange(rows):
-        total = 0.0
+    for block in numba.prange((rows + BOX_ROW_BLOCK - 1) // BOX_ROW_BLOCK):
+        r0 = block * BOX_ROW_BLOCK
+        m = min(rows, r0 + BOX_ROW_BLOCK) - r0
+        total = np.zeros(BOX_ROW_BLOCK, np.float64)
         for k in range(size):
-            total += np.float64(a[i, _edge(k - before, cols, reflect)])
-        out[i, 0] = np.float32(total / n)
+            c = _edge(k - before, cols, reflect)
+            for r in range(m):
+                total[r] += np.float64(a[r0 + r, c])
+        for r in range(m):
+            out[r0 + r, 0] = np.float32(total[r] / n)
         for j in range(1, cols):
             enter = _edge(j + after, cols, reflect)
             leave = _edge(j - 1 - before, cols, reflect)
-            total += np.float64(a[i, enter]) - np.float64(a[i, leave])
-            out[i, j] = np.float32(total / n)
+            for r in range(m):
+                total[r] += np.float64(a[r0 + r, enter]) - np.float64(a[r0 + r, leave])
+                out[r0 + r, j] = np.float32(total[r] / n)
     return out
 
 
