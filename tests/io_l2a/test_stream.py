@@ -97,8 +97,8 @@ def test_discard_after_an_error_leaves_no_staging_file(tmp_path: Path) -> None:
 class _TimedImage:
     """Stands in for a :class:`StripImage`: ``close`` takes a while and records how many run at once."""
 
-    def __init__(self, name: str, log: dict[str, object]) -> None:
-        self.name, self.log = name, log
+    def __init__(self, name: str, log: dict[str, object], nbytes: int = 1) -> None:
+        self.name, self.log, self.nbytes = name, log, nbytes
         self.discarded = False
 
     def close(self) -> Path:
@@ -123,9 +123,9 @@ def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def _timed(names: str) -> tuple[dict[str, _TimedImage], dict[str, object]]:
+def _timed(names: str, sizes: dict[str, int] | None = None) -> tuple[dict[str, _TimedImage], dict[str, object]]:
     log: dict[str, object] = {"lock": threading.Lock(), "active": 0, "peak": 0, "closed": []}
-    return {n: _TimedImage(n, log) for n in names}, log
+    return {n: _TimedImage(n, log, (sizes or {}).get(n, 1)) for n in names}, log
 
 
 def test_one_encoding_at_a_time_until_finish_all_then_all_workers() -> None:
@@ -139,6 +139,29 @@ def test_one_encoding_at_a_time_until_finish_all_then_all_workers() -> None:
     assert log["peak"] == 1 and log["closed"] == ["A", "B"]
     images.finish_all()  # C and D side by side
     assert log["peak"] == 2 and sorted(log["closed"]) == list("ABCD")  # type: ignore[call-overload]
+
+
+def test_the_largest_complete_image_is_encoded_next() -> None:
+    """Each encoding takes the largest image finished and not yet encoded (the first finished of equal ones):
+    a 10 m TCI, three times a band, does not end the run alone."""
+    fakes, log = _timed("ABCT", {"A": 2, "B": 2, "C": 2, "T": 6})
+    images = StripImages(fakes, workers=1)  # type: ignore[arg-type]
+    images.finish("A")
+    _until(lambda: log["active"] == 1)  # A is being encoded; B, T and C wait for it
+    for k in "BTC":
+        images.finish(k)
+    images.finish_all()
+    assert log["closed"] == ["A", "T", "B", "C"]
+
+
+def test_strip_image_size_counts_bands_and_pixel_type(tmp_path: Path) -> None:
+    tci = StripImage(tmp_path / "TCI.jp2", (40, 48), "uint8", GEOREF, fmt="JP2", resolution=20, count=3,
+                     scratch_dir=tmp_path)
+    band = StripImage(tmp_path / "B02.jp2", (40, 48), "uint16", GEOREF, fmt="JP2", resolution=20,
+                      scratch_dir=tmp_path)
+    assert (tci.nbytes, band.nbytes) == (40 * 48 * 3, 40 * 48 * 2)
+    tci.discard()
+    band.discard()
 
 
 def test_discard_skips_the_images_waiting_for_their_turn() -> None:
@@ -155,23 +178,27 @@ def test_discard_skips_the_images_waiting_for_their_turn() -> None:
 def test_full_background_pool_lets_the_caller_encode() -> None:
     """``caller_runs``: with the one background worker busy, the next image is encoded on the caller's
     thread at once instead of the caller waiting."""
-    release, threads = threading.Event(), {}
+    release, started, threads = threading.Event(), threading.Event(), {}
 
     def encode(path: str, hold: bool = False) -> Path:
         threads[path] = threading.get_ident()
         if hold:
+            started.set()
             release.wait(5.0)
         return Path(path)
 
     pool = EncoderPool(1, pending=1, background=True, caller_runs=True)
     pool.submit(encode, "first", hold=True)
+    assert started.wait(5.0)
     assert pool.submit(encode, "second") == Path("second")
     assert threads["second"] == threading.get_ident() != threads["first"]
     release.set()
     pool.wait()
     queued = EncoderPool(1, pending=2, background=True, caller_runs=True)  # one image may wait for the worker
     release.clear()
+    started.clear()
     queued.submit(encode, "busy", hold=True)
+    assert started.wait(5.0)
     queued.submit(encode, "queued")  # waits for the worker: the caller goes on at once
     assert queued.submit(encode, "own") == Path("own") and threads["own"] == threading.get_ident()
     release.set()
@@ -184,3 +211,59 @@ def test_full_background_pool_lets_the_caller_encode() -> None:
     waiting.submit(encode, "fourth")
     waiting.wait()
     assert threads["fourth"] == threads["third"] != threading.get_ident()
+
+
+def test_full_pool_caller_encodes_the_smaller_image() -> None:
+    """When the pool is full, the caller encodes the smaller of the new image and the one waiting for the
+    worker (by ``cost``): a large new image takes the waiting one's place, which the caller encodes."""
+    release, started, threads = threading.Event(), threading.Event(), {}
+
+    def encode(path: str, hold: bool = False) -> Path:
+        threads[path] = threading.get_ident()
+        if hold:
+            started.set()
+            release.wait(5.0)
+        return Path(path)
+
+    pool = EncoderPool(1, pending=2, background=True, caller_runs=True)
+    pool.submit(encode, "busy", hold=True, cost=60)
+    assert started.wait(5.0)
+    pool.submit(encode, "band", cost=60)  # waits for the worker
+    assert pool.submit(encode, "tci", cost=90) == Path("tci")  # larger: it waits, the caller takes "band"
+    assert threads["band"] == threading.get_ident() and "tci" not in threads
+    assert pool.submit(encode, "pvi", cost=1) == Path("pvi")  # smaller than the waiting TCI: the caller's
+    assert threads["pvi"] == threading.get_ident()
+    release.set()
+    pool.wait()
+    assert threads["tci"] == threads["busy"] != threading.get_ident()
+    assert len(pool.futures) == 2  # the job taken back is not waited for again
+
+
+def test_whole_images_handed_to_strip_images_are_written_among_them(tmp_path: Path) -> None:
+    """``StripImages.submit``: an in-memory image (another resolution's) is written by the same encoders,
+    largest first, so after the larger strip images; it is not one of the strip images' keys; after an
+    error it is not written."""
+    fakes, log = _timed("AB", {"A": 10, "B": 10})
+    images = StripImages(fakes, workers=1)  # type: ignore[arg-type]
+    written = []
+
+    def write(path: Path, data: np.ndarray) -> Path:
+        written.append((path.name, log["closed"][:]))  # type: ignore[index]
+        path.write_bytes(data.tobytes())
+        return path
+
+    images.finish("A")
+    _until(lambda: log["active"] == 1)  # A is encoded; the 60 m image and B wait for it
+    assert images.submit(write, tmp_path / "small_60m.jp2", np.ones(2, np.uint8), cost=2) == tmp_path / "small_60m.jp2"
+    images.finish("B")
+    assert len(images) == 2 and list(images) == ["A", "B"] and str(tmp_path / "small_60m.jp2") not in images
+    images.finish_all()
+    assert written == [("small_60m.jp2", ["A", "B"])]
+    with pytest.raises(ValueError, match="twice"):
+        images.submit(write, tmp_path / "small_60m.jp2", np.ones(2, np.uint8))
+    fakes, log = _timed("C")
+    failed = StripImages(fakes, workers=1)  # type: ignore[arg-type]
+    failed._discarding = True  # as after an error: nothing more is encoded
+    failed.submit(write, tmp_path / "lost.jp2", np.ones(2, np.uint8), cost=2)
+    failed.discard()
+    assert not (tmp_path / "lost.jp2").exists() and len(written) == 1

@@ -293,3 +293,46 @@ def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) 
     assert set(early) == set(whole) and any("TCI_20m" in k for k in early) and any("PVI" in k for k in early)
     for key, f in early.items():
         assert np.array_equal(read_image(f), read_image(whole[key])), key
+
+
+@pytest.mark.parametrize("next_run", ["strips_10m", "none", "error"])
+def test_deferred_60m_images_are_written_by_the_next_run_or_the_metadata(product, tmp_path: Path,
+                                                                         next_run: str) -> None:  # type: ignore[no-untyped-def]
+    """``defer``: the aggregated 60 m images wait for the 10 m run's encoders (or, when no such run comes,
+    the metadata writes them) and the 20 m encodings are waited for then; the classification images handed
+    over right after the classification (``add_classification``) are not written twice.  The product's
+    20 m and 60 m images are the same."""
+    import dataclasses
+
+    l1c, r20 = product["l1c"], product["r20"]
+    writer = L2AWriter(l1c, tmp_path, ProcessingInfo(), now=NOW, threads=2)
+    with writer:
+        images = writer.resolution_images(20, aggregate_to_60=True, background=True)
+        images.add_classification(r20)
+        for band_id in ("B02", "B03", "B04"):
+            images.put_boa(band_id, r20.boa[band_id].copy(), r20.scl == 0)
+        rest = dataclasses.replace(r20, boa={b: v for b, v in r20.boa.items() if b not in images.added})
+        writer.write_resolution(rest, aggregate_to_60=True, b09_60m=product["b09"], images=images, defer=True)
+        assert not list(writer.layout.root.rglob("*_60m.jp2")), "the 60 m images were not deferred"
+        if next_run == "error":  # the encodings left running end before the folder is removed
+            with pytest.raises(RuntimeError, match="later failure"):
+                with writer:
+                    raise RuntimeError("later failure")
+            assert list(tmp_path.iterdir()) == []
+            return
+        if next_run == "strips_10m":
+            dn = writer.encode_boa(product["r10"].boa["B02"])
+            with writer.strip_images(10, ["B02"]) as strips:
+                strips["B02"].write(0, dn)
+                assert len(strips) == 1 and list(strips) == ["B02"]  # the 60 m images are not its keys
+        writer.write_metadata(full_info())
+        path = writer.finalise()
+
+    def images_of(p: Path) -> dict[str, Path]:
+        g = next((p / "GRANULE").glob("*"))
+        return {f.name.split("_", 2)[-1]: f for f in sorted(g.rglob("*.jp2")) if "R10m" not in f.parts}
+
+    deferred, whole = images_of(path), images_of(product["path"])
+    assert set(deferred) == set(whole) and sum("_60m" in k for k in deferred) >= 15
+    for key, f in deferred.items():
+        assert np.array_equal(read_image(f), read_image(whole[key])), key

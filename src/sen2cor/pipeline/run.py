@@ -24,8 +24,9 @@ from sen2cor.errors import ConfigError
 from sen2cor.io.l1c import read_l1c
 from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.reread import read_resolution
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
-from sen2cor.io.l2a.writer import L2AWriter, read_resolution
+from sen2cor.io.l2a.writer import L2AWriter
 from sen2cor.physics.geometry import AngleImage
 from sen2cor.pipeline import roi, stages, ten_metre
 from sen2cor.pipeline.plan import plan_resolutions
@@ -170,8 +171,11 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
                 images.finish()  # let running encoders end before the temporary product is removed
             raise
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
+        # a 10 m run follows: it starts while the last 20 m images are encoded, and its encoders do the
+        # 60 m aggregates (the writer waits for and writes everything anyway if it does not come)
+        defer = 10 in plan.runs and not options.sc_only and previous.ac is not None
         writer.write_resolution(full(previous.result), aggregate_to_60=aggregate_60, b09_60m=b09, release=True,
-                                images=images)
+                                images=images, defer=defer)
         images = b09 = None  # written (with the 60 m aggregates): free the memory before the 10 m run
         previous = ten_metre.drop_images(previous)
     info = previous.info

@@ -62,7 +62,7 @@ def process_base_resolution(
 
     ``encode_boa``: the writer's encoder, to keep the surface reflectance as product DN; ``boa_images``:
     the writer's images of this resolution, to write each band as soon as it is corrected instead (see
-    :func:`sen2cor.pipeline.correction.correct`); ``before_correction``: called when the classification is
+    :func:`sen2cor.pipeline.correction.correct`), and the classification's images as soon as they are made; ``before_correction``: called when the classification is
     done and the correction starts (to start background work for a later run).
     """
     timings: dict[str, float] = {}
@@ -81,6 +81,8 @@ def process_base_resolution(
     info = merge_info(dataclasses.replace(info, scene_percentages=scene.percentages), aux, settings)
     result = ResolutionResult(resolution=resolution, scl=sc.scl, cloud_probability=sc.cloud_probability,
                               snow_probability=sc.snow_probability, dem=dem_output(settings, aux))
+    if boa_images is not None:  # encoded during the retrievals
+        boa_images.add_classification(result)
     if settings.options.sc_only:
         return RunOutcome(result, dataclasses.replace(info, ac_enabled=False), timings=timings)
     from sen2cor.pipeline.correction import correct

@@ -4,9 +4,11 @@ The four 10 m bands are decoded strip by strip (each JPEG 2000 tile once, severa
 corrected with :mod:`sen2cor.ac.strips` and streamed into the product through
 :meth:`sen2cor.io.l2a.writer.L2AWriter.strip_images`.  Step 2 needs whole-tile means of the step-1
 reflectance, so step 1 is spilled to an uncompressed scratch file between the two passes instead of being
-kept in memory (1.9 GB for a full tile).  Step 2 runs band after band, so that each finished image (AOT and
-WVP first, the TCI once B04 is in) is JPEG 2000 encoded on a background thread while the next band is
-corrected, one encoding at a time.  Rugged terrain (a DEM that is not quasi-flat) is corrected as a
+kept in memory (1.9 GB for a full tile).  The AOT and WVP images (the 20 m maps up-sampled) are written
+on a thread of their own while step 1 runs, and step 2 runs band after band, so that each finished image
+(AOT and WVP first, the TCI once B04 is in, and the 60 m images a 20 m run left to this one) is JPEG 2000
+encoded on a background thread while the next band is corrected, one encoding at a time, the largest
+complete image first.  Rugged terrain (a DEM that is not quasi-flat) is corrected as a
 whole frame by :func:`sen2cor.pipeline.correction.correct_10m`.
 """
 
@@ -199,17 +201,17 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
         spill = _Spill(Path(tmp), bands, shape[1])
         dropped: threading.Thread | None = None
         try:
-            with timed("read/decode + step 1 10 m", timings):
-                # the AOT/WVP strips are written while the step-1 workers correct the same strip
-                sums = _pass1(reader, setup, prev, scl20, spill, zenith,
-                              after_strip=_map_writer(images, prev, scl20, shape, offset))
+            with timed("read/decode + step 1 10 m", timings), \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="sen2cor-10m-maps") as maps:
+                # the AOT/WVP images first, written and then encoded in the background while step 1
+                # corrects (a core of step 1 waits for each strip's decoding now and then)
+                maps_written = maps.submit(_write_maps, images, _map_writer(images, prev, scl20, shape, offset),
+                                           shape[0])
+                sums = _pass1(reader, setup, prev, scl20, spill, zenith)
+                maps_written.result()
             del prev, base  # the 20 m maps are written and used: step 2 needs the SCL alone
             dropped = remove_in_background(reader.scratch_files())  # no band is read any more
             with timed("step 2 + write 10 m", timings):
-                # encoded while the first band's step 2 computes (step 1 keeps both cores busy already)
-                for key in ("AOT", "WVP", "DDVPXL"):
-                    if key in images:
-                        images.finish(key)
                 _pass2(writer, images, setup, scl20, spill, sums, offset)
                 images.finish_all()
         finally:
@@ -222,16 +224,14 @@ def process_10m(product: L1CProduct, settings: L2ASettings, reader: BandReader, 
     return info
 
 
-def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill, zenith: AngleImage, *,
-           after_strip: Callable[[int, int], None] | None = None) -> st.FillSums:
+def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill, zenith: AngleImage
+           ) -> st.FillSums:
     """Decode each strip of the 10 m bands, step-1 correct it, spill it and sum it (see the module doc).
 
     Step 1 is per pixel: each strip is corrected in ``Nr_Threads`` row parts at once (one part under numba's
     ``workqueue`` layer; the parts share the strip's SZA fill, :func:`~sen2cor.ac.strips.strip_sza`), which
     gives the whole strip's values.  Each part is spilled and summed on its thread; the next strip's parts
     are queued before this strip's are collected, so that the threads never wait for the main thread.
-    ``after_strip(row0, row1)`` is called on the main thread once a strip is queued and the next one asked
-    for (other work on the same rows, done while the workers correct them).
     """
     sums = st.FillSums(setup.bands)
     shape = setup.shape
@@ -270,11 +270,19 @@ def _pass1(reader: BandReader, setup: st.StripSetup, prev, scl20, spill: _Spill,
             queued = done
             # read the next strip (and interpolate its sun zenith) while this one is corrected
             pending = fetch(*spans[i + 1]) if i + 1 < len(spans) else None
-            if after_strip is not None:
-                after_strip(r0, r1)
         for f in queued:
             sums.add(f.result())
     return sums
+
+
+def _write_maps(images: StripImages, write: Callable[[int, int], None], rows: int) -> None:
+    """Write the AOT/WVP (and DDV) images strip by strip with ``write`` (:func:`_map_writer`) and hand
+    them to their encoder."""
+    for r0, r1 in strips(rows):
+        write(r0, r1)
+    for key in ("AOT", "WVP", "DDVPXL"):
+        if key in images:
+            images.finish(key)
 
 
 def _map_writer(images: StripImages, prev, scl20, shape: tuple[int, int], offset: tuple[int, int]

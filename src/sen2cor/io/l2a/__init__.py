@@ -17,7 +17,8 @@ mtd_datastrip, quality, manifest, inspire, writer.
 """
 
 from sen2cor.io.l2a.naming import l2a_product_name
+from sen2cor.io.l2a.reread import read_resolution
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
-from sen2cor.io.l2a.writer import L2AWriter, read_resolution
+from sen2cor.io.l2a.writer import L2AWriter
 
 __all__ = ["L2AWriter", "ProcessingInfo", "ResolutionResult", "l2a_product_name", "read_resolution"]

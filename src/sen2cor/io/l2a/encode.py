@@ -18,6 +18,7 @@ Conventions (facts §3):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final
 
 import cv2
@@ -194,6 +195,16 @@ def check_probability(prob: NDArray[np.integer], name: str) -> NDArray[np.uint8]
     if a.size and (a.min() < 0 or a.max() > 100):
         raise ValueError(f"{name} values must lie in 0…100, got {a.min()}…{a.max()}")
     return a.astype(np.uint8)
+
+
+def probability_images(cloud: NDArray[np.integer] | None, snow: NDArray[np.integer] | None,
+                       skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, NDArray[np.uint8]]]:
+    """``("CLDPRB", image)`` and ``("SNWPRB", image)`` of the given cloud and snow confidence maps (checked,
+    uint8), except the keys in ``skip``."""
+    if cloud is not None and "CLDPRB" not in skip:
+        yield "CLDPRB", check_probability(cloud, "cloud_probability")
+    if snow is not None and "SNWPRB" not in skip:
+        yield "SNWPRB", check_probability(snow, "snow_probability")
 
 
 def encode_dem(elevation_m: NDArray[np.floating]) -> NDArray[np.uint16]:

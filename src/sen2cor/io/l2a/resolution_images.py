@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from sen2cor.io.l2a.stream import EncoderPool
 
 if TYPE_CHECKING:
+    from sen2cor.io.l2a.results import ResolutionResult
     from sen2cor.io.l2a.writer import L2AWriter
 
 TCI_BANDS: Final[tuple[str, ...]] = ("B04", "B03", "B02")
@@ -105,6 +106,22 @@ class ResolutionImages:
                 self.aggregated[key] = agg
         if all(b in self._kept for b in TCI_BANDS):
             self._written += w.finish_images({b: self._kept.pop(b) for b in TCI_BANDS}, res, encoder)
+
+    def add_classification(self, result: ResolutionResult) -> None:
+        """The scene classification's images of ``result`` (SCL, cloud and snow probabilities), handed over
+        as soon as the classification is done: encoded while the aerosol and water-vapour retrievals run,
+        which leave a core partly idle (:meth:`L2AWriter.write_resolution` then skips them)."""
+        from sen2cor.io.l2a import encode
+
+        if result.scl is not None:
+            self.add("SCL", encode.check_scl(result.scl))
+        for key, image in encode.probability_images(result.cloud_probability, result.snow_probability):
+            self.add(key, image)
+
+    @property
+    def written(self) -> list[Path]:
+        """The files of the images handed over so far (some may still be being encoded)."""
+        return list(self._written)
 
     def finish(self) -> list[Path]:
         """Wait for every encoding (re-raising the first failure); returns the files written."""

@@ -25,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,8 @@ class StripImage:
             raise ConfigError(f"unknown output format {fmt!r}; expected JP2, TIF or RAW")
         self.path, self.fmt, self.resolution, self.threads = path, fmt, resolution, max(1, threads)
         self.shape, self.count = shape, count
+        self.nbytes = shape[0] * shape[1] * count * np.dtype(dtype).itemsize
+        """Size of the image (what its encoding takes, roughly)."""
         # staged: JPEG 2000 (encoded from the scratch file at the end); assembled: a compressed multi-band
         # GeoTIFF, whose bands may come one at a time (each window written once all its bands are in)
         self._staged = fmt == "JP2"
@@ -180,6 +183,26 @@ class StripImage:
                 self.path.unlink(missing_ok=True)
 
 
+class _InMemoryImage:
+    """An image already in memory, handed to :class:`StripImages` (:meth:`StripImages.submit`): its ``close``
+    writes it."""
+
+    def __init__(self, path: Path, write: Callable[[], Path], nbytes: int) -> None:
+        self.path, self.nbytes = path, nbytes
+        self._write: Callable[[], Path] | None = write
+
+    def close(self) -> Path:
+        write, self._write = self._write, None  # the image is not held once written
+        if write is not None:
+            write()
+        return self.path
+
+    def discard(self) -> None:
+        if self._write is not None:
+            self._write = None
+            self.path.unlink(missing_ok=True)
+
+
 class StripImages:
     """The :class:`StripImage` s of one resolution, keyed by image (band id, ``AOT``, ``TCI`` …).
 
@@ -187,36 +210,65 @@ class StripImages:
     computes the next; images wait for their turn on disk (staged), not in memory.  While the caller
     computes, one encoding runs at a time (the caller keeps the other core busy, and the memory of a 10 m
     run stays bounded); from :meth:`finish_all` on, when the computing is over, ``workers`` at a time (the
-    codec works on one core per image, :func:`sen2cor.runtime.configure_codec`).
+    codec works on one core per image, :func:`sen2cor.runtime.configure_codec`).  Each encoding takes the
+    largest complete image not yet encoded, so that the longest (a 10 m TCI: 35 s) does not end the run
+    alone on one core (docs/benchmarks.md, session 18).
     """
 
     def __init__(self, images: dict[str, StripImage], workers: int = 1) -> None:
-        self._images = images
+        self._strips = images
+        self._images: dict[str, StripImage | _InMemoryImage] = dict(images)  # and those handed over whole
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="strip-encode")
         self._slots = threading.Semaphore(1)
         self._more_slots = max(1, workers) - 1
         self._discarding = False
-        self._futures: dict[str, Future[Path]] = {}
+        self._lock = threading.Lock()
+        self._complete: list[str] = []  # finished by the caller, not yet being encoded
+        self._finished: set[str] = set()
+        self._jobs: list[Future[Path]] = []
 
     def __getitem__(self, key: str) -> StripImage:
-        return self._images[key]
+        return self._strips[key]
+
+    def submit(self, fn: Callable[..., Path], *args: object, cost: float = 0.0, **kwargs: object) -> Path:
+        """A complete in-memory image, written by ``fn(*args, **kwargs)`` (``args[0]``: its path) among
+        these images' encodings (by its ``cost``, as the :class:`EncoderPool` method of that name): images
+        of another resolution encoded while these are computed and, being smaller, at the end, when the
+        last large images keep only some of the workers busy."""
+        path = Path(args[0])  # type: ignore[arg-type]
+        key = str(path)
+        if key in self._images:
+            raise ValueError(f"{path.name} is handed over twice")
+        self._images[key] = _InMemoryImage(path, partial(fn, *args, **kwargs), int(cost))
+        self.finish(key)
+        return path
 
     def __contains__(self, key: object) -> bool:
-        return key in self._images
+        return key in self._strips
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._images)
+        return iter(self._strips)
 
     def __len__(self) -> int:
-        return len(self._images)
+        return len(self._strips)
 
     def finish(self, key: str) -> None:
         """``key`` is complete: encode it in the background (no more writes to it)."""
-        if key not in self._futures:
-            self._futures[key] = self._pool.submit(self._encode, key)
+        if key not in self._images:
+            raise KeyError(key)
+        if key in self._finished:
+            return
+        self._finished.add(key)
+        with self._lock:
+            self._complete.append(key)
+        self._jobs.append(self._pool.submit(self._encode_largest))
 
-    def _encode(self, key: str) -> Path:
+    def _encode_largest(self) -> Path:
+        """Encode the largest complete image (the first finished of equal ones)."""
         with self._slots:
+            with self._lock:
+                key = max(self._complete, key=lambda k: self._images[k].nbytes)
+                self._complete.remove(key)
             if self._discarding:
                 raise RuntimeError(f"{key}: not encoded, the run failed")
             return self._images[key].close()
@@ -233,18 +285,18 @@ class StripImages:
             self.finish(key)
         self._all_slots()
         try:
-            errors = [f.exception() for f in self._futures.values()]
+            errors = [f.exception() for f in self._jobs]
         finally:
             self._pool.shutdown(wait=True)
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
-        return [f.result() for f in self._futures.values()]
+        return [f.result() for f in self._jobs]
 
     def discard(self) -> None:
         """After an error: stop the encodings not started, wait for the running ones, drop the rest."""
         self._discarding = True
-        for f in self._futures.values():
+        for f in self._jobs:
             f.cancel()
         self._all_slots()
         self._pool.shutdown(wait=True)
@@ -258,8 +310,11 @@ class EncoderPool:
     machine.  At most ``pending`` (default 2·``workers``) images are in the pool, running or waiting;
     :meth:`wait` re-raises the first failure.  ``background``: use a thread even for one worker (the caller
     goes on computing while an image is encoded).  ``caller_runs``: when the pool is full, the caller
-    encodes the image itself instead of waiting for a free place (a caller that computes faster than the
-    pool encodes then adds its core to the encoding, and holds no more images than before)."""
+    encodes an image itself instead of waiting for a free place (a caller that computes faster than the
+    pool encodes then adds its core to the encoding, and holds no more images than before): the smaller
+    of the new image and the one waiting for a worker, by ``cost`` (:meth:`submit`), so that the caller is
+    soon back to computing while the worker has the longer encoding to do — a 20 m TCI encoded by the
+    caller took 11 s, while the worker ran out of images after 6 (docs/benchmarks.md, session 18)."""
 
     def __init__(self, workers: int, *, pending: int | None = None, background: bool = False,
                  caller_runs: bool = False) -> None:
@@ -268,16 +323,52 @@ class EncoderPool:
         self.slots = threading.BoundedSemaphore(pending or 2 * workers)
         self.caller_runs = caller_runs
         self.futures: list[Future[Path]] = []
+        self._waiting: dict[Future[Path], tuple[float, Callable[[], Path]]] = {}
+        self._lock = threading.Lock()
 
-    def submit(self, fn: Callable[..., Path], *args: object, **kwargs: object) -> Path:
+    def submit(self, fn: Callable[..., Path], *args: object, cost: float = 0.0, **kwargs: object) -> Path:
+        """Encode ``fn(*args, **kwargs)`` (``args[0]``: the path it writes, returned); ``cost``: its size
+        (e.g. the image's bytes), to choose what a caller-run encodes."""
         if self.pool is None:
             return fn(*args, **kwargs)
+        job = partial(fn, *args, **kwargs)
         if not self.slots.acquire(blocking=not self.caller_runs):
-            return fn(*args, **kwargs)
-        future = self.pool.submit(fn, *args, **kwargs)
-        future.add_done_callback(lambda _: self.slots.release())
-        self.futures.append(future)
+            swapped = self._smaller_waiting(cost)
+            if swapped is None:
+                return job()
+            self.slots.acquire()  # the place the cancelled job gave back
+            self._start(job, cost)
+            swapped()
+            return Path(args[0])  # type: ignore[arg-type]
+        self._start(job, cost)
         return Path(args[0])  # type: ignore[arg-type]
+
+    def _start(self, job: Callable[[], Path], cost: float) -> None:
+        assert self.pool is not None
+        with self._lock:
+            future = self.pool.submit(self._run, job)
+            self._waiting[future] = (cost, job)
+            self.futures.append(future)
+        future.add_done_callback(lambda _: self.slots.release())
+
+    def _run(self, job: Callable[[], Path]) -> Path:
+        with self._lock:  # started: a caller may no longer take it
+            for f, (_, j) in list(self._waiting.items()):
+                if j is job:
+                    del self._waiting[f]
+        return job()
+
+    def _smaller_waiting(self, cost: float) -> Callable[[], Path] | None:
+        """A waiting job cheaper than ``cost``, taken out of the pool (the cheapest), or None."""
+        with self._lock:
+            if not self._waiting:
+                return None
+            future, (other, job) = min(self._waiting.items(), key=lambda kv: kv[1][0])
+            if other >= cost or not future.cancel():
+                return None
+            del self._waiting[future]
+            self.futures.remove(future)
+        return job
 
     def wait(self) -> None:
         if self.pool is None:

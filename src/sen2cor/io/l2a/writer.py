@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sen2cor.bands import L2A_BANDS
-from sen2cor.errors import ProcessingError, ProductError
+from sen2cor.errors import ProcessingError
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a import aggregate, encode
 from sen2cor.io.l2a.inspire import write_inspire
@@ -72,6 +72,8 @@ OLD_MARKER: Final[str] = ".old-"
 MASK_TYPES: Final[tuple[tuple[str, str], ...]] = (("CLDPRB", "MSK_CLDPRB"), ("SNWPRB", "MSK_SNWPRB"))
 IMAGE_ORDER_EXTRA: Final[tuple[str, ...]] = ("TCI", "AOT", "WVP", "SCL")
 """Order of the non-band images in ``IMAGE_FILE`` per resolution (as the ESA product)."""
+Encoder = EncoderPool | StripImages
+"""Where whole images go to be written (both have ``submit(fn, path, …, cost=…)``)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -136,6 +138,8 @@ class L2AWriter:
         self.target = self.output_dir / self.names.product
         self._layout: ProductLayout | None = None
         self._metadata_written = False
+        self._deferred_60: dict[str, NDArray[np.generic]] = {}  # see write_resolution(defer=True)
+        self._encoding: list[ResolutionImages] = []  # idem: encodings not waited for yet
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -173,6 +177,7 @@ class L2AWriter:
 
     def abort(self) -> None:
         """Remove the temporary folder; the target is left untouched."""
+        self._finish_encoding(quiet=True)  # nothing writes into the folder any more
         if self._layout is not None:
             shutil.rmtree(self._layout.root, ignore_errors=True)
             logger.info("discarded the incomplete product %s", self.names.product)
@@ -212,7 +217,7 @@ class L2AWriter:
     # ------------------------------------------------------------------ rasters
     def write_resolution(self, result: ResolutionResult, *, aggregate_to_60: bool = False,
                          b09_60m: NDArray[np.floating] | None = None, release: bool = False,
-                         images: ResolutionImages | None = None) -> list[Path]:
+                         images: ResolutionImages | None = None, defer: bool = False) -> list[Path]:
         """Encode and write every image of one resolution run.
 
         Images are encoded and written one at a time (only the B02/B03/B04 digital numbers are kept for
@@ -233,6 +238,12 @@ class L2AWriter:
         images:
             The :meth:`resolution_images` that already received some images of this run (e.g. each
             surface-reflectance band as soon as it was corrected); those are not taken from ``result``.
+        defer:
+            A run follows (the 10 m :meth:`strip_images`): return without waiting for the last encodings
+            (a 20 m WVP took 5 s on one core while the other waited), and keep the aggregated 60 m images
+            (≈ 120 MB) for that run's encoders, which do them beside its computing and at its end, where
+            they fill the cores its last large images leave idle.  The encodings are waited for at the end
+            of that run, or by the metadata (which also writes the 60 m images if no run came).
 
         Returns
         -------
@@ -251,6 +262,7 @@ class L2AWriter:
         images.all_threads()  # the computation that may have handed images over early is over
         written60: list[Path] = []
         try:
+            self._write_deferred(images.encoder)  # those of an earlier run, if any
             for key, dn in self._encode(result, release, skip=images.added):
                 images.add(key, dn)
             if aggregate_to_60:  # on the same encoders: the 60 m images start beside the last 20 m ones
@@ -260,14 +272,43 @@ class L2AWriter:
                     images60["B09"] = encode.encode_boa(b09_60m, offset=self.offset, nodata=nodata)
                 elif "B09" not in images60:
                     logger.warning("no B09 for the aggregated 60 m product")
-                written60 = self._put_images(images60, 60, images.encoder)
-        finally:
+                if defer:
+                    self._deferred_60, images.aggregated = images60, {}
+                else:
+                    written60 = self._put_images(images60, 60, images.encoder)
+        except BaseException:
+            images.finish()  # let running encoders end before the temporary product may be removed
+            raise
+        if defer:
+            self._encoding.append(images)
+            written = images.written
+        else:
             written = images.finish()
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(written), res)
-        if aggregate_to_60:
+        if written60:
             logger.info("wrote %d images at %d m", len(written60), 60)
         return written + written60
+
+    def _write_deferred(self, encoder: Encoder) -> None:
+        """Hand the deferred 60 m images (:meth:`write_resolution`) to ``encoder``, if there are any."""
+        images60, self._deferred_60 = self._deferred_60, {}
+        if images60:
+            written = self._put_images(images60, 60, encoder)
+            logger.info("%d images at 60 m are written with the next run's", len(written))
+
+    def _finish_encoding(self, *, quiet: bool = False) -> None:
+        """Wait for the encodings a deferring :meth:`write_resolution` left running (re-raising the first
+        failure unless ``quiet``, after an error)."""
+        pending, self._encoding = self._encoding, []
+        errors = []
+        for images in pending:
+            try:
+                images.finish()
+            except Exception as exc:  # noqa: BLE001 - every encoder is waited for, the first error re-raised
+                errors.append(exc)
+        if errors and not quiet:
+            raise errors[0]
 
     def resolution_images(self, resolution: int, *, aggregate_to_60: bool = False,
                           background: bool = False) -> ResolutionImages:
@@ -300,10 +341,13 @@ class L2AWriter:
             raise
         images = StripImages(made, workers=self.threads)
         try:
+            self._write_deferred(images)
             yield images
             images.finish_all()
+            self._finish_encoding()
         except BaseException:
             images.discard()
+            self._finish_encoding(quiet=True)
             raise
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(images), resolution)
@@ -311,7 +355,8 @@ class L2AWriter:
     def _encode(self, result: ResolutionResult, release: bool = False, skip: frozenset[str] = frozenset()
                 ) -> Iterator[tuple[str, NDArray[np.generic]]]:
         """``(key, digital numbers)`` of each image of ``result``, encoded one at a time (``release``: each
-        band is removed from ``result.boa`` once encoded; ``skip``: bands already handed over)."""
+        band is removed from ``result.boa`` once encoded; ``skip``: bands, SCL and probabilities already
+        handed over)."""
         res = result.resolution
         scl = encode.check_scl(result.scl) if result.scl is not None else None
         nodata = scl == 0 if scl is not None else None
@@ -328,16 +373,13 @@ class L2AWriter:
                 del result.boa[band_id]
             yield band_id, dn
             del dn
-        if scl is not None:
+        if scl is not None and "SCL" not in skip:
             yield "SCL", scl
         if result.aot is not None:
             yield "AOT", encode.encode_aot(result.aot, scl)
         if result.wvp is not None:
             yield "WVP", encode.encode_wvp(result.wvp, scl)
-        if result.cloud_probability is not None:
-            yield "CLDPRB", encode.check_probability(result.cloud_probability, "cloud_probability")
-        if result.snow_probability is not None:
-            yield "SNWPRB", encode.check_probability(result.snow_probability, "snow_probability")
+        yield from encode.probability_images(result.cloud_probability, result.snow_probability, skip)
         if result.ddv_mask is not None:
             yield "DDVPXL", np.asarray(result.ddv_mask, dtype=np.uint8)
         if result.dem is not None:
@@ -366,7 +408,7 @@ class L2AWriter:
         grid = self.l1c.tile.grid
         return Georef(grid.crs, grid.transform(resolution))
 
-    def put_image(self, key: str, data: NDArray[np.generic], res: int, enc: EncoderPool) -> list[Path]:
+    def put_image(self, key: str, data: NDArray[np.generic], res: int, enc: Encoder) -> list[Path]:
         """Write one image where the product keeps it at ``res`` (nothing for images it does not keep)."""
         layout, fmt, georef = self.layout, self.info.output_format, self._georef(res)
         cog = False
@@ -383,9 +425,9 @@ class L2AWriter:
         else:
             return []
         return [enc.submit(write_image, _fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads,
-                           cog=cog)]
+                           cog=cog, cost=data.nbytes)]
 
-    def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool, *,
+    def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: Encoder, *,
                       preview: bool = True) -> list[Path]:
         """TCI and preview from the B04/B03/B02 digital numbers (``preview`` False: no preview, e.g. for the
         60 m images aggregated from a 20 m run, whose own preview may still be being encoded)."""
@@ -395,15 +437,16 @@ class L2AWriter:
             tci = encode.encode_tci(images["B04"], images["B03"], images["B02"], offset=self.offset)
             if self.info.generate_tci:
                 written.append(enc.submit(write_image, _fresh(layout.image("TCI", res)), tci, georef,
-                                          fmt=self.info.output_format, resolution=res, threads=self.threads))
+                                          fmt=self.info.output_format, resolution=res, threads=self.threads,
+                                          cost=tci.nbytes))
             if preview and (res == 20 or not layout.pvi.exists()):  # from the 20 m TCI when there is one
                 pvi = encode.make_pvi(tci)
                 pvi_georef = Georef(georef.crs, self.l1c.tile.grid.transform(encode.PVI_PIXEL_M))
                 written.append(enc.submit(write_image, _fresh(layout.pvi), pvi, pvi_georef, fmt="JP2",
-                                          resolution=None, threads=self.threads))
+                                          resolution=None, threads=self.threads, cost=pvi.nbytes))
         return written
 
-    def _put_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: EncoderPool) -> list[Path]:
+    def _put_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: Encoder) -> list[Path]:
         """Hand a set of encoded images of ``res`` (the aggregated 60 m product) to ``enc``: the TCI first
         (the longest to encode), then the bands and the rest."""
         order = [*L2A_BANDS[res], "SCL", "AOT", "WVP", *dict(MASK_TYPES), "DDVPXL", "DEM"]
@@ -418,6 +461,11 @@ class L2AWriter:
 
         ``info`` replaces the writer's settings/results (same baseline and format required).
         """
+        if self._deferred_60:  # no run came after the one that deferred them
+            pool = EncoderPool(self.threads)
+            self._write_deferred(pool)
+            pool.wait()
+        self._finish_encoding()
         if info is not None:
             for name in ("processing_baseline", "output_format", "processing_centre", "archiving_centre"):
                 if getattr(info, name) != getattr(self.info, name):
@@ -556,39 +604,3 @@ def _link_or_copy(src: str, dst: str) -> str:
     except OSError:
         shutil.copy2(src, dst)
     return dst
-
-
-def read_resolution(product: Path, resolution: int, *, offset: bool, boa: bool = True) -> ResolutionResult:
-    """Decode the images of one resolution of a written product back to physical values.
-
-    Used by a 10 m run that re-uses the 20 m result of the same product; it needs the maps, not the
-    surface reflectance, so it passes ``boa=False`` (the bands of a full 20 m tile as float32 are 1.2 GB).
-
-    Raises
-    ------
-    ProductError
-        If the product has no image folder for ``resolution``.
-    """
-    granules = sorted((product / "GRANULE").glob("L2A_*"))
-    if not granules:
-        raise ProductError(f"{product.name}: no GRANULE/L2A_* folder")
-    img = granules[0] / "IMG_DATA" / f"R{resolution}m"
-    if not img.is_dir():
-        raise ProductError(f"{product.name}: no IMG_DATA/R{resolution}m")
-    files = {p.stem.rsplit("_", 2)[-2]: p for p in img.iterdir() if p.suffix in (".jp2", ".tif", ".raw")}
-    bands = ({b: encode.decode_boa(read_image(files[b]), offset=offset) for b in L2A_BANDS[resolution] if b in files}
-             if boa else {})
-    qi = granules[0] / "QI_DATA"
-
-    def opt(path: Path) -> NDArray[np.generic] | None:
-        return read_image(path) if path.is_file() else None
-
-    scl = read_image(files["SCL"]) if "SCL" in files else None
-    return ResolutionResult(
-        resolution=resolution, boa=bands,
-        scl=scl.astype(np.uint8) if scl is not None else None,
-        aot=encode.decode_aot(read_image(files["AOT"])) if "AOT" in files else None,
-        wvp=encode.decode_wvp(read_image(files["WVP"])) if "WVP" in files else None,
-        cloud_probability=opt(qi / f"MSK_CLDPRB_{resolution}m.jp2"),  # type: ignore[arg-type]
-        snow_probability=opt(qi / f"MSK_SNWPRB_{resolution}m.jp2"),  # type: ignore[arg-type]
-    )
