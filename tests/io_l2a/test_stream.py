@@ -175,9 +175,9 @@ def test_discard_skips_the_images_waiting_for_their_turn() -> None:
     assert all(f.discarded for f in fakes.values())  # a no-op for A, the file of a real image is kept
 
 
-def test_full_background_pool_lets_the_caller_encode() -> None:
-    """``caller_runs``: with the one background worker busy, the next image is encoded on the caller's
-    thread at once instead of the caller waiting."""
+def _holding_encoder() -> tuple[Callable[..., Path], threading.Event, threading.Event, dict[str, int]]:
+    """A stand-in encode function recording the thread of each path; ``hold=True`` sets ``started`` and
+    waits for ``release``."""
     release, started, threads = threading.Event(), threading.Event(), {}
 
     def encode(path: str, hold: bool = False) -> Path:
@@ -186,6 +186,14 @@ def test_full_background_pool_lets_the_caller_encode() -> None:
             started.set()
             release.wait(5.0)
         return Path(path)
+
+    return encode, release, started, threads
+
+
+def test_full_background_pool_lets_the_caller_encode() -> None:
+    """``caller_runs``: with the one background worker busy, the next image is encoded on the caller's
+    thread at once instead of the caller waiting."""
+    encode, release, started, threads = _holding_encoder()
 
     pool = EncoderPool(1, pending=1, background=True, caller_runs=True)
     pool.submit(encode, "first", hold=True)
@@ -216,14 +224,7 @@ def test_full_background_pool_lets_the_caller_encode() -> None:
 def test_full_pool_caller_encodes_the_smaller_image() -> None:
     """When the pool is full, the caller encodes the smaller of the new image and the one waiting for the
     worker (by ``cost``): a large new image takes the waiting one's place, which the caller encodes."""
-    release, started, threads = threading.Event(), threading.Event(), {}
-
-    def encode(path: str, hold: bool = False) -> Path:
-        threads[path] = threading.get_ident()
-        if hold:
-            started.set()
-            release.wait(5.0)
-        return Path(path)
+    encode, release, started, threads = _holding_encoder()
 
     pool = EncoderPool(1, pending=2, background=True, caller_runs=True)
     pool.submit(encode, "busy", hold=True, cost=60)

@@ -266,6 +266,12 @@ def test_tif_raw_and_scl_cog(small_l1c, tmp_path: Path, fmt: str, ext: str,  # t
     assert granule.get("imageFormat") == "BINARY"
 
 
+def _images_20_60(p: Path) -> dict[str, Path]:
+    """The JPEG 2000 images of a product outside R10m, by name without the tile/date prefix."""
+    g = next((p / "GRANULE").glob("*"))
+    return {f.name.split("_", 2)[-1]: f for f in sorted(g.rglob("*.jp2")) if "R10m" not in f.parts}
+
+
 def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Each band given to ``resolution_images`` as soon as it exists (what the pipeline does while it
     corrects the next band) writes the same images as the whole result at once, 60 m, TCI and PVI included."""
@@ -285,11 +291,7 @@ def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) 
         writer.write_metadata(full_info())
         path = writer.finalise()
 
-    def images_of(p: Path) -> dict[str, Path]:
-        g = next((p / "GRANULE").glob("*"))
-        return {f.name.split("_", 2)[-1]: f for f in sorted(g.rglob("*.jp2")) if "R10m" not in f.parts}
-
-    early, whole = images_of(path), images_of(product["path"])
+    early, whole = _images_20_60(path), _images_20_60(product["path"])
     assert set(early) == set(whole) and any("TCI_20m" in k for k in early) and any("PVI" in k for k in early)
     for key, f in early.items():
         assert np.array_equal(read_image(f), read_image(whole[key])), key
@@ -328,11 +330,7 @@ def test_deferred_60m_images_are_written_by_the_next_run_or_the_metadata(product
         writer.write_metadata(full_info())
         path = writer.finalise()
 
-    def images_of(p: Path) -> dict[str, Path]:
-        g = next((p / "GRANULE").glob("*"))
-        return {f.name.split("_", 2)[-1]: f for f in sorted(g.rglob("*.jp2")) if "R10m" not in f.parts}
-
-    deferred, whole = images_of(path), images_of(product["path"])
+    deferred, whole = _images_20_60(path), _images_20_60(product["path"])
     assert set(deferred) == set(whole) and sum("_60m" in k for k in deferred) >= 15
     for key, f in deferred.items():
         assert np.array_equal(read_image(f), read_image(whole[key])), key

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from sen2cor.io.l2a import encode
 from sen2cor.io.l2a.stream import EncoderPool
 
 if TYPE_CHECKING:
@@ -111,8 +112,6 @@ class ResolutionImages:
         """The scene classification's images of ``result`` (SCL, cloud and snow probabilities), handed over
         as soon as the classification is done: encoded while the aerosol and water-vapour retrievals run,
         which leave a core partly idle (:meth:`L2AWriter.write_resolution` then skips them)."""
-        from sen2cor.io.l2a import encode
-
         if result.scl is not None:
             self.add("SCL", encode.check_scl(result.scl))
         for key, image in encode.probability_images(result.cloud_probability, result.snow_probability):

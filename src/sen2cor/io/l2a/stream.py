@@ -323,7 +323,7 @@ class EncoderPool:
         self.slots = threading.BoundedSemaphore(pending or 2 * workers)
         self.caller_runs = caller_runs
         self.futures: list[Future[Path]] = []
-        self._waiting: dict[Future[Path], tuple[float, Callable[[], Path]]] = {}
+        self._waiting: dict[Callable[[], Path], tuple[Future[Path], float]] = {}  # not started yet
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Path], *args: object, cost: float = 0.0, **kwargs: object) -> Path:
@@ -347,15 +347,13 @@ class EncoderPool:
         assert self.pool is not None
         with self._lock:
             future = self.pool.submit(self._run, job)
-            self._waiting[future] = (cost, job)
+            self._waiting[job] = (future, cost)
             self.futures.append(future)
         future.add_done_callback(lambda _: self.slots.release())
 
     def _run(self, job: Callable[[], Path]) -> Path:
         with self._lock:  # started: a caller may no longer take it
-            for f, (_, j) in list(self._waiting.items()):
-                if j is job:
-                    del self._waiting[f]
+            self._waiting.pop(job, None)
         return job()
 
     def _smaller_waiting(self, cost: float) -> Callable[[], Path] | None:
@@ -363,10 +361,10 @@ class EncoderPool:
         with self._lock:
             if not self._waiting:
                 return None
-            future, (other, job) = min(self._waiting.items(), key=lambda kv: kv[1][0])
+            job, (future, other) = min(self._waiting.items(), key=lambda kv: kv[1][1])
             if other >= cost or not future.cancel():
                 return None
-            del self._waiting[future]
+            del self._waiting[job]
             self.futures.remove(future)
         return job
 
