@@ -69,3 +69,15 @@ def test_reader_images_equal_float_reads(shared_data: Path) -> None:
     for band_id, img in images.items():
         assert isinstance(img, ToaImage) and img.dn.dtype == np.uint16
         np.testing.assert_array_equal(np.asarray(img), reader.toa(band_id, 20), err_msg=band_id)
+
+
+@pytest.mark.parametrize("offset", [0.0, -1000.0])
+def test_uint16_kernel_equals_the_numpy_formula_for_every_dn(offset: float) -> None:
+    # dn_to_toa converts uint16 in one numba pass; other dtypes take the NumPy operations: same bits
+    every = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    fast, numpy_path = dn_to_toa(every, offset, 10000.0), dn_to_toa(every.astype(np.int32), offset, 10000.0)
+    assert fast.dtype == numpy_path.dtype == np.float32
+    np.testing.assert_array_equal(fast.view(np.uint32), numpy_path.view(np.uint32))
+    strided = every[::3, 1::2]  # a view that is not contiguous
+    np.testing.assert_array_equal(dn_to_toa(strided, offset, 10000.0), numpy_path[::3, 1::2])
+    assert fast[0, 0] == 0.0 and fast[0, 1] > 0.0
