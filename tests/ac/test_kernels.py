@@ -53,6 +53,51 @@ def test_dn_radiance_equals_the_radiance_array(scene: dict[str, np.ndarray], ter
     assert np.array_equal(ours, ref)
 
 
+def test_kernels_write_strided_windows_of_a_tile(scene: dict[str, np.ndarray]) -> None:
+    """A cell's window of a wider DN row band (strided, not copied) written into the window of a tile image
+    (``out=``) gives the values of the contiguous cell computed on its own; nothing outside is touched."""
+    rng = np.random.default_rng(3)
+    tables = [rng.uniform(lo, hi, (4, 3)).astype(np.float32) for lo, hi in ((0.5, 2), (10, 20), (2, 6), (0.6, 0.9))]
+    common = {"terrain_refl": 0.1, "terrain_flux": True, "floor": 0.01, "cap": 1.5, "cos_beta_floor": FLOOR}
+    coeffs = rng.uniform(-0.2, 0.2, (4, 3, 2)).astype(np.float32)
+    win = (slice(4, 50), slice(7, 31))
+    cell = {k: np.ascontiguousarray(v[win]) for k, v in scene.items()}
+    tile = np.full(scene["dn"].shape, -7.0, np.float32)
+    rest = np.ones(tile.shape, bool)
+    rest[win] = False
+
+    def run(s: dict[str, np.ndarray], out: np.ndarray | None, fits: bool) -> np.ndarray:
+        rad = DnRadiance(s["dn"], -1000.0, 10000.0, 1850.0, 0.7312)
+        if fits:
+            return reflectance_from_wv_fits(rad, s["wv"], s["ecls"], coeffs, s["cos_beta"], s["sky"], s["sunlit"],
+                                            0.7312, out=out, **common)
+        return reflectance_from_tables(rad, s["vis"], s["ecls"], *tables, s["cos_beta"], s["sky"], s["sunlit"],
+                                       0.7312, out=out, **common)
+
+    strided = {k: v[win] for k, v in scene.items()}
+    assert not strided["dn"].flags.c_contiguous
+    for fits in (False, True):
+        written = run(strided, tile[win], fits)
+        assert np.shares_memory(written, tile)
+        np.testing.assert_array_equal(tile[win], run(cell, None, fits))
+        assert (tile[rest] == -7.0).all()
+    with pytest.raises(ValueError, match="float32 of shape"):
+        run(cell, np.empty((3, 3), np.float32), False)
+
+
+def test_cells_tile_only_an_exact_grid() -> None:
+    from sen2cor.ac.boa import _cells_tile
+    from sen2cor.ac.setup import Cell, cell_grid
+
+    assert _cells_tile(cell_grid((5490, 5490)), (5490, 5490))
+    assert _cells_tile(cell_grid((100, 50)), (100, 50))
+    grid = cell_grid((4000, 2000))
+    assert not _cells_tile(grid[:-1], (4000, 2000))  # a gap
+    assert not _cells_tile([*grid, grid[0]], (4000, 2000))  # a cell twice
+    assert not _cells_tile(grid, (4001, 2000))
+    assert not _cells_tile([Cell(slice(0, 10), slice(0, 5)), Cell(slice(5, 10), slice(5, 10))], (10, 10))
+
+
 @pytest.mark.parametrize("wv_top", [40.0, 4000.0])
 def test_wv_fit_table_gives_the_direct_values(scene: dict[str, np.ndarray], wv_top: float,
                                               monkeypatch: pytest.MonkeyPatch) -> None:

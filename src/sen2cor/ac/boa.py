@@ -14,7 +14,7 @@ dependent bands (facts §7.5) use per-pixel fits exp(A + B√u) at the scene-mea
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,13 +156,17 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
     bid = band_info(band_id).id
     p = ctx.params
     t = ctx.terrain
-    out = np.zeros(toa.shape, np.float32)
+    # each cell's reflectance is written into its window (the cells tile the image; cells without data: 0)
+    out = np.empty(toa.shape, np.float32)
+    if not _cells_tile(ctx.cells, out.shape):
+        out[...] = 0.0
     per_pixel_vis = band_info(bid).wavelength_um < PER_PIXEL_VISIBILITY_MAX_UM
     band = _RowBand(toa) if isinstance(toa, ToaImage) else None
     for k, (cell, geom) in enumerate(zip(ctx.cells, ctx.geometries)):
         win = (cell.rows, cell.cols)
         rad = _cell_radiance(toa, win, solar_irradiance, geom.cos_sza, band)
         if rad is None:
+            out[win] = 0.0
             continue
         cos_beta = t.cos_beta[win]  # floored pixel by pixel in the kernels: no temporary per band
         common = {"terrain_refl": p.ac_terrain_refl_start, "terrain_flux": t.terrain_iteration,
@@ -173,7 +177,7 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
             coeffs = fits.coeffs[:, fits.index(bid), :, ctx.wv_range, :]
             rho = reflectance_from_wv_fits(rad, ctx.wv_scaled[win], t.elevation_class[win], coeffs, cos_beta,
                                            t.sky_view[win], t.sunlit[win], geom.cos_sza,
-                                           lp_scale=ctx.lp_factors.get(bid, 1.0), **common)
+                                           lp_scale=ctx.lp_factors.get(bid, 1.0), out=out[win], **common)
         else:
             tab = ctx.tables[k]
             bi = tab.index(bid)
@@ -181,11 +185,29 @@ def step1_band(ctx: BoaContext, band_id: str, toa: F32, solar_irradiance: float)
             vis = ctx.vis_index[win] if per_pixel_vis else ctx.mean_index
             rho = reflectance_from_tables(rad, vis, t.elevation_class[win], lp, tab.e0t[bi], tab.edift[bi],
                                           tab.tsun[bi], cos_beta, t.sky_view[win], t.sunlit[win],
-                                          geom.cos_sza, **common)
+                                          geom.cos_sza, out=out[win], **common)
         if bid in ctx.brdf_factors:
-            rho = rho * ctx.brdf_factors[bid][win]
-        out[win] = rho
+            out[win] = rho * ctx.brdf_factors[bid][win]
     return out
+
+
+def _cells_tile(cells: Sequence[Cell], shape: tuple[int, ...]) -> bool:
+    """Whether the cells' windows cover an image of ``shape`` exactly once, as a grid of row spans × column
+    spans (:func:`~sen2cor.ac.setup.cell_grid`): then no pixel is left unset."""
+    def spans(slices: set[tuple[int, int, int | None]], size: int) -> bool:
+        edge = 0
+        for start, stop, step in sorted(slices, key=lambda s: (s[0], s[1])):
+            if step not in (None, 1) or start != edge:
+                return False
+            edge = stop
+        return edge == size
+
+    if len(shape) != 2:
+        return False
+    rows = {(c.rows.start or 0, c.rows.stop, c.rows.step) for c in cells}
+    cols = {(c.cols.start or 0, c.cols.stop, c.cols.step) for c in cells}
+    grid = {(r, c) for r, c in ((cell.rows.start or 0, cell.cols.start or 0) for cell in cells)}
+    return (len(cells) == len(grid) == len(rows) * len(cols) and spans(rows, shape[0]) and spans(cols, shape[1]))
 
 
 def blue_lp_factors(factor: float, bands: tuple[str, ...]) -> dict[str, float]:

@@ -184,8 +184,18 @@ def _source(radiance: F32 | DnRadiance) -> tuple[F32, npt.NDArray[np.uint16], F3
     if isinstance(radiance, DnRadiance):
         src = np.array([radiance.offset, radiance.quantification, radiance.solar_irradiance / 10.0,
                         np.float32(radiance.cos_sza)], np.float32)
-        return src, np.ascontiguousarray(radiance.dn, dtype=np.uint16), np.zeros((1, 1), np.float32)
+        # a cell's window of a row band is strided: the kernels index it as it is (no copy)
+        return src, np.asarray(radiance.dn, dtype=np.uint16), np.zeros((1, 1), np.float32)
     return np.zeros(0, np.float32), np.zeros((1, 1), np.uint16), np.ascontiguousarray(radiance, dtype=np.float32)
+
+
+def _output(out: F32 | None, shape: tuple[int, ...]) -> F32:
+    """``out`` checked against the radiance shape, or a new float32 array."""
+    if out is None:
+        return np.empty(shape, np.float32)
+    if out.shape != shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 of shape {shape}, got {out.dtype} {out.shape}")
+    return out
 
 
 def _cb_floor(value: float | None) -> np.float32:
@@ -218,6 +228,7 @@ def reflectance_from_tables(
     floor: float,
     cap: float,
     cos_beta_floor: float | None = None,
+    out: F32 | None = None,
 ) -> F32:
     """Surface reflectance with RT functions from (visibility index, elevation class) tables.
 
@@ -246,13 +257,15 @@ def reflectance_from_tables(
         Upper cap of ρ (AC_Topo_Corr_Cutoff).
     cos_beta_floor : float, optional
         Floor applied to ``cos_beta`` (as float32) pixel by pixel; None = used as given.
+    out : numpy.ndarray of float32, radiance shape, optional
+        Where to write the result (e.g. a cell's window of a tile image); a new array when None.
 
     Returns
     -------
-    numpy.ndarray of float32, radiance shape; 0 where radiance ≤ 0.
+    numpy.ndarray of float32, radiance shape; 0 where radiance ≤ 0 (``out`` when given).
     """
     shape = tuple(radiance.shape)
-    out = np.empty(shape, np.float32)
+    out = _output(out, shape)
     _tables_kernel(
         *_source(radiance),
         _as2d(vis_index, shape, np.int64), _as2d(elevation_class, shape, np.int64),
@@ -281,6 +294,7 @@ def reflectance_from_wv_fits(
     cap: float,
     lp_scale: float = 1.0,
     cos_beta_floor: float | None = None,
+    out: F32 | None = None,
 ) -> F32:
     """Surface reflectance of a WV-dependent band with per-pixel fits y = exp(A + B√u) (facts §7.5).
 
@@ -288,7 +302,7 @@ def reflectance_from_wv_fits(
     ``wv_scaled`` is the water vapour in cm·1000.  Other arguments as :func:`reflectance_from_tables`.
     """
     shape = tuple(radiance.shape)
-    out = np.empty(shape, np.float32)
+    out = _output(out, shape)
     wv, ecls = _as2d(wv_scaled, shape, np.float32), _as2d(elevation_class, shape, np.int64)
     coeffs64 = np.ascontiguousarray(coeffs, dtype=np.float64)
     table, e_lo = _wv_fit_table(coeffs64, wv, ecls, lp_scale)
