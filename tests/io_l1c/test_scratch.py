@@ -97,3 +97,15 @@ def test_row_file_without_direct_io(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert not g.direct
         g.write_rows(0, a)
         assert np.array_equal(g.rows(3, 60), a[3:60])
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_written_past_the_cache_reads_back_exactly(tmp_path: Path, dtype: type) -> None:
+    # rows of 2002 / 4004 bytes: the direct (4096-aligned) middle and the cached ends meet inside rows
+    a = np.random.default_rng(1).integers(0, 60000, (300, 1001)).astype(dtype)
+    raw = RawImage.write(tmp_path / "b.raw", a[::-1].T.T)  # a non-contiguous view is written as its values
+    assert raw.path.stat().st_size == a.nbytes
+    assert np.array_equal(np.asarray(raw), a[::-1])
+    assert np.array_equal(raw[17:251], a[::-1][17:251])
+    with pytest.raises(ValueError, match="2-D"):
+        RawImage.write(tmp_path / "c.raw", a[np.newaxis])
