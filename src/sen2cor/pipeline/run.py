@@ -171,8 +171,8 @@ def _process_in(product: L1CProduct, settings: L2ASettings, writer: L2AWriter, p
                 images.finish()  # let running encoders end before the temporary product is removed
             raise
         b09 = previous.b09_60m if win is None else roi.embed_b09(previous.b09_60m, win, full_sizes)
-        # a 10 m run follows: it starts while the last 20 m images are encoded, and its encoders do the
-        # 60 m aggregates (the writer waits for and writes everything anyway if it does not come)
+        # a 10 m run follows: its encoders do the 60 m aggregates (the writer writes them anyway if it
+        # does not come); the 20 m images are all encoded before it starts (memory, writer docs)
         defer = 10 in plan.runs and not options.sc_only and previous.ac is not None
         writer.write_resolution(full(previous.result), aggregate_to_60=aggregate_60, b09_60m=b09, release=True,
                                 images=images, defer=defer)

@@ -139,7 +139,6 @@ class L2AWriter:
         self._layout: ProductLayout | None = None
         self._metadata_written = False
         self._deferred_60: dict[str, NDArray[np.generic]] = {}  # see write_resolution(defer=True)
-        self._encoding: list[ResolutionImages] = []  # idem: encodings not waited for yet
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -177,7 +176,6 @@ class L2AWriter:
 
     def abort(self) -> None:
         """Remove the temporary folder; the target is left untouched."""
-        self._finish_encoding(quiet=True)  # nothing writes into the folder any more
         if self._layout is not None:
             shutil.rmtree(self._layout.root, ignore_errors=True)
             logger.info("discarded the incomplete product %s", self.names.product)
@@ -239,11 +237,11 @@ class L2AWriter:
             The :meth:`resolution_images` that already received some images of this run (e.g. each
             surface-reflectance band as soon as it was corrected); those are not taken from ``result``.
         defer:
-            A run follows (the 10 m :meth:`strip_images`): return without waiting for the last encodings
-            (a 20 m WVP took 5 s on one core while the other waited), and keep the aggregated 60 m images
-            (≈ 120 MB) for that run's encoders, which do them beside its computing and at its end, where
-            they fill the cores its last large images leave idle.  The encodings are waited for at the end
-            of that run, or by the metadata (which also writes the 60 m images if no run came).
+            A run follows (the 10 m :meth:`strip_images`): keep the aggregated 60 m images (≈ 120 MB) for
+            that run's encoders, which do them beside its computing and at its end, where they fill the
+            cores its last large images leave idle (the metadata writes them if no run came).  This run's
+            own encodings are waited for: left running into the 10 m run's start (session 18) they took the
+            peak to 2.10 GB on a slower host (docs/benchmarks.md, session 19).
 
         Returns
         -------
@@ -279,11 +277,7 @@ class L2AWriter:
         except BaseException:
             images.finish()  # let running encoders end before the temporary product may be removed
             raise
-        if defer:
-            self._encoding.append(images)
-            written = images.written
-        else:
-            written = images.finish()
+        written = images.finish()
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(written), res)
         if written60:
@@ -296,19 +290,6 @@ class L2AWriter:
         if images60:
             written = self._put_images(images60, 60, encoder)
             logger.info("%d images at 60 m are written with the next run's", len(written))
-
-    def _finish_encoding(self, *, quiet: bool = False) -> None:
-        """Wait for the encodings a deferring :meth:`write_resolution` left running (re-raising the first
-        failure unless ``quiet``, after an error)."""
-        pending, self._encoding = self._encoding, []
-        errors = []
-        for images in pending:
-            try:
-                images.finish()
-            except Exception as exc:  # noqa: BLE001 - every encoder is waited for, the first error re-raised
-                errors.append(exc)
-        if errors and not quiet:
-            raise errors[0]
 
     def resolution_images(self, resolution: int, *, aggregate_to_60: bool = False,
                           background: bool = False) -> ResolutionImages:
@@ -344,10 +325,8 @@ class L2AWriter:
             self._write_deferred(images)
             yield images
             images.finish_all()
-            self._finish_encoding()
         except BaseException:
             images.discard()
-            self._finish_encoding(quiet=True)
             raise
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(images), resolution)
@@ -465,7 +444,6 @@ class L2AWriter:
             pool = EncoderPool(self.threads)
             self._write_deferred(pool)
             pool.wait()
-        self._finish_encoding()
         if info is not None:
             for name in ("processing_baseline", "output_format", "processing_centre", "archiving_centre"):
                 if getattr(info, name) != getattr(self.info, name):
