@@ -115,22 +115,20 @@ def test_user_allocator_settings_are_left_alone() -> None:
     assert started == 1
 
 
-def test_codec_threads_default_and_user_value_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPJ_NUM_THREADS", raising=False)
-    configure_codec()
-    assert os.environ["OPJ_NUM_THREADS"] == OPENJPEG_THREADS == "0"
-    monkeypatch.setenv("OPJ_NUM_THREADS", "ALL_CPUS")
-    configure_codec()
-    assert os.environ["OPJ_NUM_THREADS"] == "ALL_CPUS"  # the user's value wins
-
-
-def test_openmp_threads_sleep_unless_the_user_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    configure_openmp()
-    assert os.environ["OMP_WAIT_POLICY"] == OPENMP_WAIT_POLICY == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    configure_openmp()
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"  # the user's value wins
+@pytest.mark.parametrize(("configure", "variable", "default", "user"), [
+    (configure_codec, "OPJ_NUM_THREADS", OPENJPEG_THREADS, "ALL_CPUS"),
+    (configure_openmp, "OMP_WAIT_POLICY", OPENMP_WAIT_POLICY, "ACTIVE"),
+])
+def test_codec_threads_and_openmp_wait_policy_default_and_user_value_kept(
+        monkeypatch: pytest.MonkeyPatch, configure, variable: str, default: str, user: str) -> None:  # type: ignore[no-untyped-def]
+    # OpenJPEG on the calling thread ("0"); idle OpenMP threads sleep ("PASSIVE")
+    assert (variable, default) in (("OPJ_NUM_THREADS", "0"), ("OMP_WAIT_POLICY", "PASSIVE"))
+    monkeypatch.delenv(variable, raising=False)
+    configure()
+    assert os.environ[variable] == default
+    monkeypatch.setenv(variable, user)
+    configure()
+    assert os.environ[variable] == user  # the user's value wins
 
 
 def test_codec_on_the_calling_thread_writes_the_same_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -62,8 +62,9 @@ def process_base_resolution(
 
     ``encode_boa``: the writer's encoder, to keep the surface reflectance as product DN; ``boa_images``:
     the writer's images of this resolution, to write each band as soon as it is corrected instead (see
-    :func:`sen2cor.pipeline.correction.correct`), and the classification's images as soon as they are made; ``before_correction``: called when the classification is
-    done and the correction starts (to start background work for a later run).
+    :func:`sen2cor.pipeline.correction.correct`), and the classification's images as soon as they are made;
+    ``before_correction``: called when the classification is done and the correction starts (to start
+    background work for a later run).
     """
     timings: dict[str, float] = {}
     with timed(f"read/decode {resolution} m", timings):

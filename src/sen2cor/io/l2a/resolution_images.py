@@ -117,11 +117,6 @@ class ResolutionImages:
         for key, image in encode.probability_images(result.cloud_probability, result.snow_probability):
             self.add(key, image)
 
-    @property
-    def written(self) -> list[Path]:
-        """The files of the images handed over so far (some may still be being encoded)."""
-        return list(self._written)
-
     def finish(self) -> list[Path]:
         """Wait for every encoding (re-raising the first failure); returns the files written."""
         if self._encoder is None:
