@@ -116,6 +116,32 @@ def test_bands_corrected_side_by_side_give_the_same_result(lut_rural, rugged: bo
     assert one.info == two.info
 
 
+def test_water_vapour_map_is_handed_over_before_the_bands(lut_rural) -> None:
+    """``maps_sink`` gets the WVP map once, before the first corrected band, as rows computed on demand:
+    assembled from any strips they are the result's ``wv_cm`` bit for bit (0 outside the valid pixels)."""
+    scene = simulate(block_scene(SOIL_LAYOUT, 30), lut_rural)
+    scl = scene.scl.copy()
+    scl[:5, :7] = SceneClass.NO_DATA
+    events: list[str] = []
+    maps: dict[str, np.ndarray] = {}
+
+    def maps_sink(key: str, rows) -> None:  # type: ignore[no-untyped-def]
+        events.append(key)
+        n = scl.shape[0]
+        maps[key] = np.concatenate([rows(slice(r, min(r + 7, n))) for r in range(0, n, 7)])
+
+    def sink(band_id: str, rho: np.ndarray) -> np.ndarray:
+        events.append(band_id)
+        return rho
+
+    args = dict(resolution=60, lut=lut_rural, params=AcParameters(), solar_irradiance=E0, **GEOMETRY)
+    res = correct_resolution(scene.toa, scl, boa_sink=sink, maps_sink=maps_sink, **args)
+    assert res.info.wv_retrieval_method == "SEN2COR_APDA"
+    assert events[0] == "WVP" and events.count("WVP") == 1 and len(events) >= 11
+    assert maps["WVP"].dtype == np.float32 and np.array_equal(maps["WVP"], res.wv_cm)
+    assert not maps["WVP"][:5, :7].any() and maps["WVP"][scl > 1].min() > 0
+
+
 def test_brdf_codes_change_reflectance_on_steep_slopes(lut_rural) -> None:
     scene = block_scene([["veg", "soil"]], 60)
     dem, inputs, fwd = _hills(scene.scl.shape)

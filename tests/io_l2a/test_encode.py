@@ -150,6 +150,26 @@ def test_encoding_by_row_blocks_equals_one_block(monkeypatch: pytest.MonkeyPatch
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("key", ["AOT", "WVP"])
+def test_map_encoded_from_rows_equals_the_whole_map(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``encode_map_rows`` asks for strips of the map and gives the DN of the whole map's encoding."""
+    rng = np.random.default_rng(5)
+    values = rng.uniform(0.0, 4.0, (61, 17)).astype(np.float32)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    scl = rng.integers(0, 12, values.shape).astype(np.uint8)
+    whole = {"AOT": encode.encode_aot, "WVP": encode.encode_wvp}[key](values, scl)
+    monkeypatch.setattr(encode, "ENCODE_BLOCK_ROWS", 4)
+    asked: list[slice] = []
+
+    def rows(r: slice) -> np.ndarray:
+        asked.append(r)
+        return values[r]
+
+    dn = encode.encode_map_rows(key, rows, scl)
+    assert dn.dtype == np.uint16 and np.array_equal(dn, whole)
+    assert len(asked) > 1 and sum(r.stop - r.start for r in asked) == values.shape[0]
+
+
 def _boa_formula(rho: np.ndarray, offset: bool, nodata: np.ndarray | None) -> np.ndarray:
     """facts §3 written out with whole-array NumPy operations (float64, half to even)."""
     r = rho.astype(np.float64)

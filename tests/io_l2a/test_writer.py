@@ -274,7 +274,8 @@ def _images_20_60(p: Path) -> dict[str, Path]:
 
 def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Each band given to ``resolution_images`` as soon as it exists (what the pipeline does while it
-    corrects the next band) writes the same images as the whole result at once, 60 m, TCI and PVI included."""
+    corrects the next band), and the WVP map handed over by rows, write the same images as the whole result
+    at once, 60 m, TCI and PVI included (the WVP not twice)."""
     import dataclasses
 
     l1c, r20 = product["l1c"], product["r20"]
@@ -282,10 +283,12 @@ def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) 
     with writer:
         images = writer.resolution_images(20, aggregate_to_60=True, background=True)
         nodata = r20.scl == 0
+        images.add_map("WVP", lambda rows: r20.wvp[rows], r20.scl)  # as the correction hands it over
         for band_id in ("B05", "B02", "B03", "B04", "B8A"):  # any order; TCI once B02-B04 are in
             images.put_boa(band_id, r20.boa[band_id].copy(), nodata)
         rest = dataclasses.replace(r20, boa={b: v for b, v in r20.boa.items() if b not in images.added})
-        writer.write_resolution(rest, aggregate_to_60=True, b09_60m=product["b09"], images=images)
+        written = writer.write_resolution(rest, aggregate_to_60=True, b09_60m=product["b09"], images=images)
+        assert len(written) == len(set(written)) and sum("WVP" in f.name for f in written) == 2  # 20 and 60 m
         with pytest.raises(ProcessingError, match="do not match"):
             writer.write_resolution(r20, images=writer.resolution_images(20, aggregate_to_60=True))
         writer.write_metadata(full_info())
@@ -293,6 +296,7 @@ def test_bands_handed_over_early_give_the_same_product(product, tmp_path: Path) 
 
     early, whole = _images_20_60(path), _images_20_60(product["path"])
     assert set(early) == set(whole) and any("TCI_20m" in k for k in early) and any("PVI" in k for k in early)
+    assert any("WVP_20m" in k for k in early) and any("WVP_60m" in k for k in early)
     for key, f in early.items():
         assert np.array_equal(read_image(f), read_image(whole[key])), key
 

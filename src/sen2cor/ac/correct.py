@@ -59,6 +59,8 @@ from sen2cor.sc.strips import concurrent_threads, for_each_strip, ordered_map
 logger = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
+MapRows = Callable[[slice], F32]
+"""Rows of a tile-size map computed on demand: ``rows(slice)`` → float32 (see ``maps_sink``)."""
 
 REQUIRED_BANDS = {10: ("B02", "B03", "B04", "B08"), 20: ("B02", "B03", "B04", "B8A", "B12"),
                   60: ("B02", "B03", "B04", "B8A", "B12")}
@@ -144,6 +146,7 @@ def correct_resolution(
     fixed_wv_cm: float | None = None,
     release_toa: bool = False,
     boa_sink: Callable[[str, F32], npt.NDArray[np.generic] | None] | None = None,
+    maps_sink: Callable[[str, MapRows], None] | None = None,
     band_threads: int = 1,
 ) -> AcResult:
     """Atmospheric correction of one tile at one resolution.
@@ -193,6 +196,11 @@ def correct_resolution(
         array is the sink's to modify); what it returns is kept in ``AcResult.boa`` instead (e.g. the
         encoded uint16 product DN, half the memory of float32), nothing when it returns None (the sink
         wrote the band).
+    maps_sink : callable, optional
+        Called with ``("WVP", rows)`` once the water vapour is known, before the surface reflectance:
+        ``rows(slice)`` computes those rows of the map ``AcResult.wv_cm`` will hold (cm, 0 outside the
+        valid pixels), so that the caller can write the map while the bands are corrected (without a
+        second tile-size float32 map: the result's is made after the bands, as before).
     band_threads : int
         Bands whose surface reflectance is computed at once (each holds a tile-size float32 array and
         its step-2 strip temporaries); the sink still receives them one at a time, in band order.  The
@@ -289,6 +297,9 @@ def correct_resolution(
     else:
         wv_cm = np.zeros(shape, np.float32)
 
+    if maps_sink is not None:
+        maps_sink("WVP", partial(_valid_wv_rows, wv_cm, wv_scaled, valid))
+
     # ---------------------------------------------------------------- RT tables per cell
     bands = [b for b in toa if b != "B10" and b in lut_sel.bands]
     z = elevation_class_km(terrain_state.n_classes)
@@ -379,6 +390,17 @@ def correct_resolution(
     logger.info("AC %d m: method %s, visibility %.2f km, mean AOT %.3f, mean WV %.3f cm", resolution, aer.method,
                 visibility, info.mean_aot, info.mean_wv_cm)
     return AcResult(boa, aot550, wv_cm, aer.vis_index, aer.ddv.mask, info, resolution)
+
+
+def _valid_wv_rows(wv_cm: F32 | None, wv_scaled: F32 | None, valid: npt.NDArray[np.bool_], rows: slice) -> F32:
+    """Rows of the water-vapour map (cm) that :func:`correct_resolution` returns: ``wv_cm``, or else
+    ``wv_scaled / WV_SCALE``, zeroed outside ``valid`` (the operations of :func:`_quantised_maps`)."""
+    if wv_cm is not None:
+        wv = wv_cm[rows]
+    else:
+        assert wv_scaled is not None  # the APDA retrieval's map
+        wv = (wv_scaled[rows] / np.float32(WV_SCALE)).astype(np.float32)
+    return np.where(valid[rows], wv, np.float32(0.0))
 
 
 def _quantised_maps(aot550: F32, wv_cm: F32, valid: npt.NDArray[np.bool_]) -> tuple[F32, F32, F32]:

@@ -190,6 +190,8 @@ def correct(product: L1CProduct, settings: L2ASettings, reader: BandReader, data
             cams_visibility_index=cams_index, ozone_du=ozone.du, ozone_source=ozone.source, season=season,
             release_toa=True,  # the TOA bands are not needed after their correction: frees memory
             boa_sink=sink,
+            # the WVP image is encoded during the correction, not after it (on one core, the other idle)
+            maps_sink=None if boa_images is None else partial(boa_images.add_map, scl=scene.sc.scl),
             band_threads=band_threads(settings),
         )
     info = _merge_info(info, ac.info, scene)

@@ -18,7 +18,7 @@ Conventions (facts §3):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 import cv2
@@ -169,6 +169,26 @@ def encode_aot(aot550: NDArray[np.floating], scl: NDArray[np.integer] | None = N
 def encode_wvp(wv_cm: NDArray[np.floating], scl: NDArray[np.integer] | None = None) -> NDArray[np.uint16]:
     """Water vapour in cm → ``round(1000·cm)`` uint16; 0 for NaN and where SCL ∈ {0, 1}."""
     return _encode_scaled(wv_cm, WVP_QUANTIFICATION_VALUE, scl)
+
+
+MAP_ENCODERS: Final[dict[str, Callable[..., NDArray[np.uint16]]]] = {"AOT": encode_aot, "WVP": encode_wvp}
+"""Image key → the encoding of that map."""
+
+
+def encode_map_rows(key: str, rows: Callable[[slice], NDArray[np.floating]], scl: NDArray[np.integer]
+                    ) -> NDArray[np.uint16]:
+    """:func:`encode_aot` or :func:`encode_wvp` (``key`` AOT or WVP) of a map given by rows: ``rows(slice)``
+    computes those rows of it, so that no tile-size float map is needed; the same DN, strip by strip on
+    threads."""
+    encode_map = MAP_ENCODERS[key]
+    scl = np.asarray(scl)
+    out = np.empty(scl.shape, np.uint16)
+
+    def strip(r: slice) -> None:
+        out[r] = encode_map(rows(r), scl[r])
+
+    for_each_strip(strip, scl.shape[0], ENCODE_BLOCK_ROWS)
+    return out
 
 
 def decode_aot(dn: NDArray[np.integer]) -> NDArray[np.float32]:

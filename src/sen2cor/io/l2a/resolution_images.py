@@ -9,6 +9,7 @@ overlaps the correction of the next band, and no corrected band waits in memory 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -116,6 +117,13 @@ class ResolutionImages:
             self.add("SCL", encode.check_scl(result.scl))
         for key, image in encode.probability_images(result.cloud_probability, result.snow_probability):
             self.add(key, image)
+
+    def add_map(self, key: str, rows: Callable[[slice], NDArray[np.floating]], scl: NDArray[np.integer]) -> None:
+        """The AOT or WVP map (``key``) as soon as it is known, given by rows (:func:`encode.encode_map_rows`,
+        ``scl`` the run's classification): encoded while the chain goes on (:meth:`L2AWriter.write_resolution`
+        then skips it).  The 20 m WVP handed over with the result took ≈ 6 s on one core after the last
+        band, the other core idle (docs/benchmarks.md, session 20)."""
+        self.add(key, encode.encode_map_rows(key, rows, scl))
 
     def finish(self) -> list[Path]:
         """Wait for every encoding (re-raising the first failure); returns the files written."""

@@ -334,8 +334,8 @@ class L2AWriter:
     def _encode(self, result: ResolutionResult, release: bool = False, skip: frozenset[str] = frozenset()
                 ) -> Iterator[tuple[str, NDArray[np.generic]]]:
         """``(key, digital numbers)`` of each image of ``result``, encoded one at a time (``release``: each
-        band is removed from ``result.boa`` once encoded; ``skip``: bands, SCL and probabilities already
-        handed over)."""
+        band is removed from ``result.boa`` once encoded; ``skip``: bands, SCL, maps and probabilities
+        already handed over)."""
         res = result.resolution
         scl = encode.check_scl(result.scl) if result.scl is not None else None
         nodata = scl == 0 if scl is not None else None
@@ -354,9 +354,9 @@ class L2AWriter:
             del dn
         if scl is not None and "SCL" not in skip:
             yield "SCL", scl
-        if result.aot is not None:
+        if result.aot is not None and "AOT" not in skip:
             yield "AOT", encode.encode_aot(result.aot, scl)
-        if result.wvp is not None:
+        if result.wvp is not None and "WVP" not in skip:
             yield "WVP", encode.encode_wvp(result.wvp, scl)
         yield from encode.probability_images(result.cloud_probability, result.snow_probability, skip)
         if result.ddv_mask is not None:
