@@ -27,7 +27,7 @@ def _position_reference(u: np.ndarray, h_pos: np.ndarray, grid_u: np.ndarray) ->
     return pos
 
 
-def test_positions_and_level_interpolation_match_numpy() -> None:
+def test_positions_match_numpy() -> None:
     rng = np.random.default_rng(3)
     grid = np.sort(rng.uniform(100, 6000, (9, 7)), axis=1)
     h = rng.uniform(-0.5, 9.5, 5000)
@@ -36,20 +36,45 @@ def test_positions_and_level_interpolation_match_numpy() -> None:
     u[100:107] = grid[0]  # exactly on the columns
     u[200], u[201] = np.nan, -5.0
     np.testing.assert_array_equal(wv._wv_position(u, h, SimpleNamespace(u=grid)), _position_reference(u, h, grid))
-    values = rng.uniform(-2, 3, 9)
-    np.testing.assert_array_equal(wv._interp_levels(values, h), _levels_reference(values, h))
-    block = h[:1000].reshape(20, 50)
-    assert wv._interp_levels(values, block).shape == (20, 50)
 
 
-def test_bilinear_equals_scipy_map_coordinates_inside_and_beyond_the_table() -> None:
+def _step_reference(l_ref, l_abs, w, h, table, coef, u):  # type: ignore[no-untyped-def]
+    """The NumPy formulation of an APDA iteration (scipy's bilinear path radiance, level-interpolated fit)."""
     from scipy import ndimage
 
+    pos = np.stack([w, h])
+    ref = l_ref - ndimage.map_coordinates(table.lp_ref, pos, order=1, mode="nearest")
+    mea = l_abs - ndimage.map_coordinates(table.lp_abs, pos, order=1, mode="nearest")
+    ratio = np.where(ref > 0, mea / np.where(ref > 0, ref, 1.0), 0.0)
+    ok = (ratio > 0.0) & (ratio <= 1.0)
+    a, b, c = (_levels_reference(coef[:, k], h[ok]) for k in range(3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = np.power((np.log(ratio[ok]) - np.log(a)) / (-b), 1.0 / c)
+    out = u.copy()
+    out[ok] = np.where(np.isfinite(x), x, 0.0)
+    return out, ok
+
+
+def test_apda_step_equals_the_numpy_formulation() -> None:
+    """Path radiance beyond the table edges and on its nodes, ratios outside (0, 1], NaN radiances, a fit
+    whose model gives no finite column (→ 0): ``ok`` exactly; ``u`` within float64 rounding (NumPy may
+    use its own SIMD logarithm where glibc's is used here, e.g. with AVX-512) and untouched where not ok."""
     rng = np.random.default_rng(8)
-    table = rng.uniform(0.1, 5.0, (9, 11))
-    w = rng.uniform(-3.0, 12.0, 20000)
-    h = rng.uniform(-3.0, 14.0, 20000)
+    n = 20000
+    table = SimpleNamespace(lp_ref=rng.uniform(0.1, 5.0, (9, 11)), lp_abs=rng.uniform(0.05, 3.0, (9, 11)))
+    w = rng.uniform(-3.0, 12.0, n)
+    h = rng.uniform(-3.0, 14.0, n)
     w[:50], h[50:100], w[100:150] = np.round(w[:50]), 10.0, 8.0  # on nodes and on the last node
-    expected = ndimage.map_coordinates(table, np.stack([w, h]), order=1, mode="nearest")
-    np.testing.assert_array_equal(wv._bilinear(table, w, h), expected)
-    assert wv._bilinear(table, w[:12].reshape(3, 4), h[:12].reshape(3, 4)).shape == (3, 4)
+    l_ref = rng.uniform(0.0, 40.0, n)
+    l_abs = rng.uniform(0.0, 30.0, n)
+    l_ref[200:210] = np.nan
+    coef = np.column_stack([rng.uniform(0.8, 1.2, 11), rng.uniform(0.01, 0.2, 11), rng.uniform(0.4, 0.9, 11)])
+    coef[3, 1] = 0.0  # b = 0 on level 3: infinite columns there
+    u0 = rng.uniform(0.0, 5000.0, n)
+    expected, expected_ok = _step_reference(l_ref, l_abs, w, h, table, coef, u0)
+    u = u0.copy()
+    ok = wv._apda_step(l_ref, l_abs, w, h, table, coef, u)
+    np.testing.assert_array_equal(ok, expected_ok)
+    assert 0.2 < ok.mean() < 0.9 and np.any(expected[ok] == 0.0) and not ok[200:210].any()
+    np.testing.assert_array_equal(u[~ok], u0[~ok])
+    np.testing.assert_allclose(u[ok], expected[ok], rtol=1e-13, atol=0.0)

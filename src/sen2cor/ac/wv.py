@@ -139,12 +139,6 @@ def fit_ratio(table: ApdaTable, fit_range: tuple[float, float]) -> F64:
     return out
 
 
-def _interp_levels(values: F64, h_pos: F64) -> F64:
-    """Linear interpolation of per-level values at fractional level positions (clamped)."""
-    return _interp_levels_kernel(_flat64(values), _flat64(h_pos),
-                                 np.empty(np.size(h_pos), np.float64)).reshape(np.shape(h_pos))
-
-
 def _flat64(a: npt.ArrayLike) -> F64:
     """``a`` as a contiguous float64 array, flattened (no copy when it already is one)."""
     return np.ascontiguousarray(a, dtype=np.float64).ravel()
@@ -159,54 +153,62 @@ def _level(h, n):  # type: ignore[no-untyped-def]
     return min(max(int(np.floor(h)), 0), n - 2)
 
 
-@numba.njit(cache=True, nogil=True)
-def _interp_levels_kernel(values, h_pos, out):  # type: ignore[no-untyped-def]
-    """(1 − t)·v[j] + t·v[j + 1], j the clamped lower level, t ∈ [0, 1] (float64, NumPy's operations)."""
-    n = values.shape[0]
-    for p in range(h_pos.size):
-        j = _level(h_pos[p], n)
-        t = min(max(h_pos[p] - j, 0.0), 1.0)
-        out[p] = (1.0 - t) * values[j] + t * values[j + 1]
-    return out
-
-
-def _bilinear(table: F64, w_pos: F64, h_pos: F64) -> F64:
-    """Path radiance at fractional (WV table, height level) positions (order 1, edges clamped): the values of
-    ``ndimage.map_coordinates(table, [w_pos, h_pos], order=1, mode="nearest")``, bit for bit."""
-    w = _flat64(w_pos)
-    out = _bilinear_kernel(np.ascontiguousarray(table, dtype=np.float64), w, _flat64(h_pos),
-                           np.empty(w.size, np.float64))
-    return out.reshape(np.shape(w_pos))
-
-
-@numba.njit(cache=True, nogil=True)
-def _bilinear_kernel(table, w_pos, h_pos, out):  # type: ignore[no-untyped-def]
-    """Linear in both axes from the lower node ``floor(c)`` with weights 1 − x and 1 − (1 − x), x = c − floor(c);
-    nodes beyond the table repeat its edge; the four terms summed in row-major order (scipy's order)."""
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bilinear_at(table, w, h):  # type: ignore[no-untyped-def]
+    """Path radiance at a fractional (WV table, height level) position, the value of
+    ``ndimage.map_coordinates(table, [[w], [h]], order=1, mode="nearest")``: linear in both axes from the
+    lower node ``floor(c)`` with weights 1 − x and 1 − (1 − x), x = c − floor(c); nodes beyond the table
+    repeat its edge; the four terms summed in row-major order (scipy's order)."""
     n0, n1 = table.shape
-    for p in range(w_pos.size):
-        f0, f1 = np.floor(w_pos[p]), np.floor(h_pos[p])
-        a0 = 1.0 - (w_pos[p] - f0)
-        b0 = 1.0 - (h_pos[p] - f1)
-        a1, b1 = 1.0 - a0, 1.0 - b0
-        i0, j0 = min(max(int(f0), 0), n0 - 1), min(max(int(f1), 0), n1 - 1)
-        i1, j1 = min(max(int(f0) + 1, 0), n0 - 1), min(max(int(f1) + 1, 0), n1 - 1)
-        t = 0.0
-        t += table[i0, j0] * a0 * b0
-        t += table[i0, j1] * a0 * b1
-        t += table[i1, j0] * a1 * b0
-        t += table[i1, j1] * a1 * b1
-        out[p] = t
-    return out
+    f0, f1 = np.floor(w), np.floor(h)
+    a0 = 1.0 - (w - f0)
+    b0 = 1.0 - (h - f1)
+    a1, b1 = 1.0 - a0, 1.0 - b0
+    i0, j0 = min(max(int(f0), 0), n0 - 1), min(max(int(f1), 0), n1 - 1)
+    i1, j1 = min(max(int(f0) + 1, 0), n0 - 1), min(max(int(f1) + 1, 0), n1 - 1)
+    t = 0.0
+    t += table[i0, j0] * a0 * b0
+    t += table[i0, j1] * a0 * b1
+    t += table[i1, j0] * a1 * b0
+    t += table[i1, j1] * a1 * b1
+    return t
 
 
-def _invert(ratio: F64, coef: F64, h_pos: F64, ok: npt.NDArray[np.bool_]) -> F64:
-    a = _interp_levels(coef[:, 0], h_pos[ok])
-    b = _interp_levels(coef[:, 1], h_pos[ok])
-    c = _interp_levels(coef[:, 2], h_pos[ok])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.power((np.log(ratio[ok]) - np.log(a)) / (-b), 1.0 / c)
-    return np.where(np.isfinite(u), u, 0.0)
+def _apda_step(l_ref: F64, l_abs: F64, w_pos: F64, h_pos: F64, table: ApdaTable, coef: F64, u: F64
+               ) -> npt.NDArray[np.bool_]:
+    """One APDA iteration (facts §7.5) over flat float64 per-pixel arrays, in place: the ratio of the path-radiance
+    corrected radiances, and where it lies in (0, 1] the column ``u`` of the fitted model at it (0 where
+    that is not finite); ``u`` keeps its value elsewhere.  Returns where the ratio lies in (0, 1].
+
+    One numba pass with the float64 operations, in their order, of the NumPy formulation it replaces
+    (``ref = l_ref − Lp_ref``, ``ratio = mea / ref`` where ``ref > 0`` else 0, the level-interpolated fit
+    coefficients, ``u = ((ln ratio − ln a) / −b)^(1/c)``): ≈ 20 float64 temporaries of a cell and three
+    gathers less per iteration."""
+    ok = np.empty(l_ref.size, np.bool_)
+    _apda_step_kernel(l_ref, l_abs, w_pos, h_pos, np.ascontiguousarray(table.lp_ref, dtype=np.float64),
+                      np.ascontiguousarray(table.lp_abs, dtype=np.float64),
+                      np.ascontiguousarray(coef, dtype=np.float64), u, ok)
+    return ok
+
+
+@numba.njit(cache=True, nogil=True)
+def _apda_step_kernel(l_ref, l_abs, w_pos, h_pos, lp_ref, lp_abs, coef, u, ok):  # type: ignore[no-untyped-def]
+    """See :func:`_apda_step`."""
+    n = coef.shape[0]
+    for p in range(l_ref.size):
+        ref = l_ref[p] - _bilinear_at(lp_ref, w_pos[p], h_pos[p])
+        mea = l_abs[p] - _bilinear_at(lp_abs, w_pos[p], h_pos[p])
+        ratio = mea / ref if ref > 0.0 else 0.0
+        good = ratio > 0.0 and ratio <= 1.0
+        ok[p] = good
+        if good:
+            j = _level(h_pos[p], n)
+            t = min(max(h_pos[p] - j, 0.0), 1.0)
+            a = (1.0 - t) * coef[j, 0] + t * coef[j + 1, 0]
+            b = (1.0 - t) * coef[j, 1] + t * coef[j + 1, 1]
+            c = (1.0 - t) * coef[j, 2] + t * coef[j + 1, 2]
+            x = np.power((np.log(ratio) - np.log(a)) / (-b), 1.0 / c)
+            u[p] = x if np.isfinite(x) else 0.0
 
 
 def _wv_position(u: F64, h_pos: F64, table: ApdaTable) -> F64:
@@ -267,16 +269,12 @@ def apda_cell(radiance_ref: F32, radiance_abs: F32, height_m: F32, table: ApdaTa
             if shape[0] > APDA_MIN_LINES_FOR_SMOOTHING:
                 nf = int(min(APDA_WPOS_BOX_PX, min(shape) / 2))
                 w_pos = ndimage.uniform_filter(w_pos.reshape(shape), size=nf, mode="nearest").ravel()
-        ref = l_ref - _bilinear(table.lp_ref, w_pos, h_pos)
-        mea = l_abs - _bilinear(table.lp_abs, w_pos, h_pos)
-        ratio = np.where(ref > 0, mea / np.where(ref > 0, ref, 1.0), 0.0)
-        ok = (ratio > 0.0) & (ratio <= 1.0)
+        ok = _apda_step(l_ref, l_abs, w_pos, h_pos, table, coef, u)
         if it == 0:
             outliers = ~ok
             if np.count_nonzero(ok) < 2:
                 logger.info("APDA: too few valid ratios in a cell; WV set to the default")
                 return np.full(shape, WV_DEFAULT_SCALED, np.float32)
-        u[ok] = _invert(ratio, coef, h_pos, ok)
     u[outliers] = 0.0
     u = np.trunc(u)
     u[~valid.ravel()] = 0.0
