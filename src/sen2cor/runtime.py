@@ -89,8 +89,8 @@ huge pages (18 GB) and spent 15.6–21.6 s in the kernel (four runs), with 1.8 G
 11.6–19.3 s, 12 s typical (without a limit ≈ 2 000 and 11 s, but a 2.07 GB peak).  The high-water mark of
 the resident size (``ru_maxrss``) was 1.86–1.99 GB with 1.6 GB and 1.88–1.99 GB with 1.8 GB (``--tif``;
 ``--resolution 10`` with JPEG 2000: 1.89 GB, and 1.91–1.99 GB): set by the first strips of the 20 m
-surface reflectance, not by the limit.  The highest point was then the 60 m aggregate of B09 (three
-tile-size temporaries, now by strips): 1.81–1.84 GB since (docs/benchmarks.md, session 21)."""
+surface reflectance, not by the limit.  (Their highest point was in fact the 60 m aggregate of B09, three
+tile-size temporaries, now made by strips: 1.81–1.84 GB since, docs/benchmarks.md, session 21.)"""
 
 TRIM_STEP_BYTES: Final[int] = 64 * 1024 * 1024
 """Growth of the resident size above the soft limit that triggers the next return at once."""
