@@ -82,7 +82,11 @@ def _edge(i, n, reflect):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _running_mean_down(a, size, reflect, out):  # type: ignore[no-untyped-def]
-    """Running mean over ``size`` rows (edge rows repeated or mirrored), float64 sums, float32 results."""
+    """Running mean over ``size`` rows (edge rows repeated or mirrored), float64 sums, float32 results.
+
+    The rows that enter and leave the sum, and the output row, are taken as 1-D views of the column
+    block: indexing them in the inner loop is 2.7× faster than ``a[row, j]`` (80 → 29 ms CPU for a 20 m
+    band, 51 rows; the same operations, so the same values)."""
     rows, cols = a.shape
     before = size // 2
     after = size - before - 1
@@ -90,19 +94,22 @@ def _running_mean_down(a, size, reflect, out):  # type: ignore[no-untyped-def]
     for block in numba.prange((cols + BOX_COLUMN_BLOCK - 1) // BOX_COLUMN_BLOCK):
         c0 = block * BOX_COLUMN_BLOCK
         c1 = min(cols, c0 + BOX_COLUMN_BLOCK)
-        total = np.zeros(c1 - c0, np.float64)
+        m = c1 - c0
+        total = np.zeros(m, np.float64)
         for k in range(size):
-            r = _edge(k - before, rows, reflect)
-            for j in range(c0, c1):
-                total[j - c0] += np.float64(a[r, j])
-        for j in range(c0, c1):
-            out[0, j] = np.float32(total[j - c0] / n)
+            src = a[_edge(k - before, rows, reflect), c0:c1]
+            for j in range(m):
+                total[j] += np.float64(src[j])
+        dst = out[0, c0:c1]
+        for j in range(m):
+            dst[j] = np.float32(total[j] / n)
         for i in range(1, rows):
-            enter = _edge(i + after, rows, reflect)
-            leave = _edge(i - 1 - before, rows, reflect)
-            for j in range(c0, c1):
-                total[j - c0] += np.float64(a[enter, j]) - np.float64(a[leave, j])
-                out[i, j] = np.float32(total[j - c0] / n)
+            enter = a[_edge(i + after, rows, reflect), c0:c1]
+            leave = a[_edge(i - 1 - before, rows, reflect), c0:c1]
+            dst = out[i, c0:c1]
+            for j in range(m):
+                total[j] += np.float64(enter[j]) - np.float64(leave[j])
+                dst[j] = np.float32(total[j] / n)
     return out
 
 
@@ -112,7 +119,8 @@ def _running_mean_across(a, size, reflect, out):  # type: ignore[no-untyped-def]
 
     :data:`BOX_ROW_BLOCK` rows at a time, each with its own running sum in the same order as alone (so the
     same values): their independent additions and divisions overlap in the processor, where one row's
-    sum waits for each previous addition (1.6× less CPU time than row by row)."""
+    sum waits for each previous addition (1.6× less CPU time than row by row).  The block's rows are
+    indexed through a view of them (59 → 41 ms CPU for a 20 m band, 51 columns)."""
     rows, cols = a.shape
     before = size // 2
     after = size - before - 1
@@ -120,19 +128,21 @@ def _running_mean_across(a, size, reflect, out):  # type: ignore[no-untyped-def]
     for block in numba.prange((rows + BOX_ROW_BLOCK - 1) // BOX_ROW_BLOCK):
         r0 = block * BOX_ROW_BLOCK
         m = min(rows, r0 + BOX_ROW_BLOCK) - r0
+        src = a[r0:r0 + m]
+        dst = out[r0:r0 + m]
         total = np.zeros(BOX_ROW_BLOCK, np.float64)
         for k in range(size):
             c = _edge(k - before, cols, reflect)
             for r in range(m):
-                total[r] += np.float64(a[r0 + r, c])
+                total[r] += np.float64(src[r, c])
         for r in range(m):
-            out[r0 + r, 0] = np.float32(total[r] / n)
+            dst[r, 0] = np.float32(total[r] / n)
         for j in range(1, cols):
             enter = _edge(j + after, cols, reflect)
             leave = _edge(j - 1 - before, cols, reflect)
             for r in range(m):
-                total[r] += np.float64(a[r0 + r, enter]) - np.float64(a[r0 + r, leave])
-                out[r0 + r, j] = np.float32(total[r] / n)
+                total[r] += np.float64(src[r, enter]) - np.float64(src[r, leave])
+                dst[r, j] = np.float32(total[r] / n)
     return out
 
 
