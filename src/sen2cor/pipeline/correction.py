@@ -24,6 +24,7 @@ from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import AuxDataError, FallbackWarning
 from sen2cor.io.l1c_bands import BandReader, block_mean
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.aggregate import FACTOR_20_TO_60
 from sen2cor.io.l2a.resolution_images import ResolutionImages
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
 from sen2cor.physics import lut_selection as sel
@@ -43,9 +44,7 @@ LUT_DIR_ENV = "SEN2COR_LUT_DIR"
 MAX_BANDS_AT_ONCE: Final[int] = 2
 """Most bands corrected at once: each holds a tile-size float32 image and its step-2 temporaries (≈ 250 MB
 on a full 20 m tile), so that a full tile stays under 2 GB on any number of cores."""
-B09_BLOCK: Final[int] = 3
-"""20 m pixels per 60 m pixel along each axis (facts §9)."""
-B09_STRIP_ROWS: Final[int] = 128 * B09_BLOCK
+B09_STRIP_ROWS: Final[int] = 128 * FACTOR_20_TO_60
 """20 m rows of B09 aggregated to 60 m at once.  The whole band at once took three tile-size float32
 temporaries (≈ 360 MB of a full tile) while the encoders held the previous bands: the highest resident size of
 the 20 m correction (1.92–2.03 GB, docs/benchmarks.md, session 21)."""
@@ -225,13 +224,14 @@ def _b09_60m(b09: np.ndarray) -> np.ndarray:
     By row strips of :data:`B09_STRIP_ROWS`: each block's mean is that of the whole-band formulation, bit for
     bit, without its three tile-size float32 temporaries.
     """
-    rows = (b09.shape[0] // B09_BLOCK) * B09_BLOCK
-    out = np.empty((rows // B09_BLOCK, b09.shape[1] // B09_BLOCK), np.float32)
+    f = FACTOR_20_TO_60
+    rows = (b09.shape[0] // f) * f
+    out = np.empty((rows // f, b09.shape[1] // f), np.float32)
     for r0 in range(0, rows, B09_STRIP_ROWS):
         strip = np.asarray(b09[r0:min(r0 + B09_STRIP_ROWS, rows)], dtype=np.float32)
-        mean = block_mean(strip, B09_BLOCK)
-        mean[block_mean((strip <= 0).astype(np.float32), B09_BLOCK) > 0.5] = np.nan
-        out[r0 // B09_BLOCK:r0 // B09_BLOCK + mean.shape[0]] = mean
+        mean = block_mean(strip, f)
+        mean[block_mean((strip <= 0).astype(np.float32), f) > 0.5] = np.nan
+        out[r0 // f:r0 // f + mean.shape[0]] = mean
     return out
 
 
