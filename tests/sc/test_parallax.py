@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from sen2cor.sc.parallax import ParallaxTracker, TrackedPoints
+from sen2cor.sc.thresholds import KLT_EPSILON, KLT_MAX_ITERATIONS, KLT_PYRAMID_LEVELS, KLT_WINDOW_PX
 
 
 def _images(shape: tuple[int, int] = (240, 260)) -> tuple[np.ndarray, np.ndarray]:
@@ -62,3 +64,25 @@ def test_tracker_built_in_the_background_equals_one_built_at_once() -> None:
     _same(background.track(valid), expected_valid)
     _same(background.track(cloud), expected_cloud)
     background.release()
+
+
+def test_corners_tracked_in_raster_order_come_back_in_the_order_given() -> None:
+    """OpenCV gets the corners sorted by row and column (cache locality); each corner's forward and
+    backward positions are those OpenCV gives when it tracks the corners in the caller's order."""
+    image, reference = _images((300, 320))
+    tracker = ParallaxTracker(image, reference)
+    rng = np.random.default_rng(3)
+    p0 = rng.integers(12, 288, size=(600, 1, 2)).astype(np.float32)
+    assert not np.array_equal(np.lexsort((p0[:, 0, 0], p0[:, 0, 1])), np.arange(len(p0)))  # not sorted
+    p1, p0r = tracker._lucas_kanade(p0)
+
+    lk = {
+        "winSize": (KLT_WINDOW_PX, KLT_WINDOW_PX),
+        "maxLevel": KLT_PYRAMID_LEVELS,
+        "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, KLT_MAX_ITERATIONS, KLT_EPSILON),
+    }
+    expected_p1, _, _ = cv2.calcOpticalFlowPyrLK(tracker.reference8, tracker.image8, p0, None, **lk)
+    expected_p0r, _, _ = cv2.calcOpticalFlowPyrLK(tracker.image8, tracker.reference8, expected_p1, None, **lk)
+    assert np.abs(expected_p1 - p0).max() > 0.1  # the corners moved: the test tells them apart
+    np.testing.assert_array_equal(p1, expected_p1)
+    np.testing.assert_array_equal(p0r, expected_p0r)
