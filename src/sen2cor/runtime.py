@@ -71,12 +71,15 @@ HEAP_ARENAS: Final[int] = 2
 """glibc arenas (one per core of the benchmark machine): each arena keeps its own free blocks, so fewer
 arenas reuse more."""
 
-TRIM_THRESHOLD_BYTES: Final[int] = 256 * 1024 * 1024
+TRIM_THRESHOLD_BYTES: Final[int] = 2_000_000_000
 """Free memory at the top of the heap above this size goes back to the system at once (glibc's ``free``).
-Below it, such memory is kept for the next arrays (the watcher still returns it above the soft limit): with
-64 MB a full-tile ``--tif`` run zeroed ≈ 13 000 transparent huge pages (26 GB) as freed top-of-heap blocks
-were returned and faulted back, with 256 MB ≈ 9 700 and with 1 GB 8 200–9 800 at the same peak (1.9 GB,
-set by the live arrays of the 20 m correction)."""
+At 2 GB, above :data:`RESIDENT_SOFT_LIMIT_BYTES`, glibc never does so by itself: the watcher alone returns
+free memory, and only above the soft limit.  With 256 MB the classification's large temporaries were
+returned and faulted in again as they came and went (the resident size swung between 0.6 and 1.4 GB): three
+default full-tile JPEG 2000 runs zeroed 2 650–3 350 transparent huge pages and spent 9.4–12.0 s in the
+kernel, against 1 760–2 070 pages and 9.2–10.1 s with 2 GB, at the same peak (1.81–1.85 GB;
+docs/benchmarks.md, session 22).  (Earlier code, with more temporaries: a ``--tif`` run zeroed ≈ 13 000
+pages with 64 MB, ≈ 9 700 with 256 MB and 8 200–9 800 with 1 GB.)"""
 
 RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_800_000_000
 """Resident size above which the free heap pages are returned to the system (issue 8 allows 2 GB).
