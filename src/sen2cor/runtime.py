@@ -77,8 +77,8 @@ At 2 GB, above :data:`RESIDENT_SOFT_LIMIT_BYTES`, glibc never does so by itself:
 free memory, and only above the soft limit.  With 256 MB the classification's large temporaries were
 returned and faulted in again as they came and went (the resident size swung between 0.6 and 1.4 GB): three
 default full-tile JPEG 2000 runs zeroed 2 650–3 350 transparent huge pages and spent 9.4–12.0 s in the
-kernel, against 1 760–2 070 pages and 9.2–10.1 s with 2 GB, at the same peak (1.81–1.85 GB;
-docs/benchmarks.md, session 22).  (Earlier code, with more temporaries: a ``--tif`` run zeroed ≈ 13 000
+kernel, against 1 760–2 070 pages and 9.2–10.1 s with 2 GB; peak (``ru_maxrss``) 1.88–1.89 GB against
+1.85–1.87 GB (docs/benchmarks.md, session 22).  (Earlier code, with more temporaries: a ``--tif`` run zeroed ≈ 13 000
 pages with 64 MB, ≈ 9 700 with 256 MB and 8 200–9 800 with 1 GB.)"""
 
 RESIDENT_SOFT_LIMIT_BYTES: Final[int] = 1_800_000_000
