@@ -5,8 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sen2cor.sc.parallax import ParallaxTracker, TrackedPoints
-from sen2cor.sc.thresholds import KLT_EPSILON, KLT_MAX_ITERATIONS, KLT_PYRAMID_LEVELS, KLT_WINDOW_PX
+from sen2cor.sc.parallax import LUCAS_KANADE_OPTIONS, ParallaxTracker, TrackedPoints
 
 
 def _images(shape: tuple[int, int] = (240, 260)) -> tuple[np.ndarray, np.ndarray]:
@@ -76,11 +75,7 @@ def test_corners_tracked_in_raster_order_come_back_in_the_order_given() -> None:
     assert not np.array_equal(np.lexsort((p0[:, 0, 0], p0[:, 0, 1])), np.arange(len(p0)))  # not sorted
     p1, p0r = tracker._lucas_kanade(p0)
 
-    lk = {
-        "winSize": (KLT_WINDOW_PX, KLT_WINDOW_PX),
-        "maxLevel": KLT_PYRAMID_LEVELS,
-        "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, KLT_MAX_ITERATIONS, KLT_EPSILON),
-    }
+    lk = LUCAS_KANADE_OPTIONS
     expected_p1, _, _ = cv2.calcOpticalFlowPyrLK(tracker.reference8, tracker.image8, p0, None, **lk)
     expected_p0r, _, _ = cv2.calcOpticalFlowPyrLK(tracker.image8, tracker.reference8, expected_p1, None, **lk)
     assert np.abs(expected_p1 - p0).max() > 0.1  # the corners moved: the test tells them apart
