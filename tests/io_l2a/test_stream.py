@@ -13,7 +13,7 @@ import rasterio
 from affine import Affine
 
 from sen2cor.io.l2a.raster import Georef
-from sen2cor.io.l2a.stream import EncoderPool, StripImage, StripImages
+from sen2cor.io.l2a.stream import EncodeJobs, EncoderPool, StripImage, StripImages
 
 GEOREF = Georef("EPSG:32633", Affine(20.0, 0.0, 300000.0, 0.0, -20.0, 5500020.0))
 
@@ -268,3 +268,36 @@ def test_whole_images_handed_to_strip_images_are_written_among_them(tmp_path: Pa
     failed.submit(write, tmp_path / "lost.jp2", np.ones(2, np.uint8), cost=2)
     failed.discard()
     assert not (tmp_path / "lost.jp2").exists() and len(written) == 1
+
+
+def test_fill_runs_kept_jobs_on_idle_workers_while_the_pool_is_busy() -> None:
+    """``EncoderPool.fill``: while the pool's last encoding runs on one of two workers, kept jobs run on the
+    other, one at a time and in the order kept; once the pool's own encodings are over no more start, and
+    the rest stays kept for another encoder."""
+    encode, release, started, threads = _holding_encoder()
+    pool = EncoderPool(2)
+    pool.submit(encode, "last_20m", hold=True)
+    assert started.wait(5.0)
+    ran: list[str] = []
+
+    def write(path: str, ends_the_run: bool = False) -> Path:
+        ran.append(path)
+        threads[path] = threading.get_ident()
+        if ends_the_run:  # the pool's own encoding ends while this one runs
+            release.set()
+            _until(lambda: pool.futures[0].done())
+        return Path(path)
+
+    jobs = EncodeJobs()
+    assert jobs.submit(write, "TCI_60m", cost=3) == Path("TCI_60m")
+    jobs.submit(write, "B01_60m", ends_the_run=True, cost=2)
+    jobs.submit(write, "B02_60m", cost=2)
+    assert pool.fill(jobs) == 2
+    pool.wait()
+    assert ran == ["TCI_60m", "B01_60m"] and len(jobs) == 1
+    assert threading.get_ident() not in {threads["TCI_60m"], threads["B01_60m"]}
+    later = EncoderPool(1)
+    assert jobs.hand_to(later) == [Path("B02_60m")] and ran[-1] == "B02_60m" and len(jobs) == 0
+    idle = EncoderPool(2)  # nothing running: nothing is started
+    jobs.submit(write, "AOT_60m")
+    assert idle.fill(jobs) == 0 and len(jobs) == 1

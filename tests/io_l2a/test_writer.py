@@ -319,7 +319,10 @@ def test_deferred_60m_images_are_written_by_the_next_run_or_the_metadata(product
             images.put_boa(band_id, r20.boa[band_id].copy(), r20.scl == 0)
         rest = dataclasses.replace(r20, boa={b: v for b, v in r20.boa.items() if b not in images.added})
         writer.write_resolution(rest, aggregate_to_60=True, b09_60m=product["b09"], images=images, defer=True)
-        assert not list(writer.layout.root.rglob("*_60m.jp2")), "the 60 m images were not deferred"
+        # some may have been started on the workers the last 20 m images left idle (EncoderPool.fill)
+        early = {f.name for f in writer.layout.root.rglob("*_60m.jp2")}
+        deferred = len(writer._deferred_60)
+        assert deferred > 0, "the 60 m images were not deferred"
         if next_run == "error":  # the encodings left running end before the folder is removed
             with pytest.raises(RuntimeError, match="later failure"):
                 with writer:
@@ -334,7 +337,8 @@ def test_deferred_60m_images_are_written_by_the_next_run_or_the_metadata(product
         writer.write_metadata(full_info())
         path = writer.finalise()
 
-    deferred, whole = _images_20_60(path), _images_20_60(product["path"])
-    assert set(deferred) == set(whole) and sum("_60m" in k for k in deferred) >= 15
-    for key, f in deferred.items():
+    images, whole = _images_20_60(path), _images_20_60(product["path"])
+    assert set(images) == set(whole) and sum("_60m" in k for k in images) >= 15
+    assert len(early) + deferred == len(list(path.rglob("*_60m.jp2")))  # each written once, early or later
+    for key, f in images.items():
         assert np.array_equal(read_image(f), read_image(whole[key])), key

@@ -9,6 +9,7 @@ overlaps the correction of the next band, and no corrected band waits in memory 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -17,11 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sen2cor.io.l2a import encode
-from sen2cor.io.l2a.stream import EncoderPool
+from sen2cor.io.l2a.stream import EncodeJobs, EncoderPool
 
 if TYPE_CHECKING:
     from sen2cor.io.l2a.results import ResolutionResult
     from sen2cor.io.l2a.writer import L2AWriter
+
+logger = logging.getLogger(__name__)
 
 TCI_BANDS: Final[tuple[str, ...]] = ("B04", "B03", "B02")
 """Bands of the true-colour image (red, green, blue)."""
@@ -125,12 +128,17 @@ class ResolutionImages:
         band, the other core idle (docs/benchmarks.md, session 20)."""
         self.add(key, encode.encode_map_rows(key, rows, scl))
 
-    def finish(self) -> list[Path]:
-        """Wait for every encoding (re-raising the first failure); returns the files written."""
+    def finish(self, fill: EncodeJobs | None = None) -> list[Path]:
+        """Wait for every encoding (re-raising the first failure); returns the files written (not those of
+        ``fill``: jobs of another resolution, started on the workers the last images leave idle while they
+        are encoded, :meth:`EncoderPool.fill`; those not started stay in ``fill``)."""
         if self._encoder is None:
             return list(self._written)
         encoder, self._encoder = self._encoder, None
         self._kept.clear()
+        if fill:
+            started = encoder.fill(fill, busy=[f for pool in self._done_encoders for f in pool.futures])
+            logger.debug("%d images of another resolution encoded beside the last ones", started)
         errors = []
         for pool in (*self._done_encoders, encoder):
             try:

@@ -16,15 +16,17 @@ outside a region of interest) and produces the product file on :meth:`StripImage
 :class:`StripImages` holds the images of one resolution and encodes each one on a background thread as
 soon as the caller declares it complete (:meth:`StripImages.finish`), while the caller computes the next,
 and the rest on all threads at the end.
-:class:`EncoderPool` writes whole in-memory images on several threads.
+:class:`EncoderPool` writes whole in-memory images on several threads; :class:`EncodeJobs` keeps such
+writes for later (another resolution's encoders, or a pool's idle workers: :meth:`EncoderPool.fill`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
@@ -319,6 +321,7 @@ class EncoderPool:
     def __init__(self, workers: int, *, pending: int | None = None, background: bool = False,
                  caller_runs: bool = False) -> None:
         workers = max(workers, 1)
+        self.workers = workers
         self.pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 or background else None
         self.slots = threading.BoundedSemaphore(pending or 2 * workers)
         self.caller_runs = caller_runs
@@ -368,6 +371,32 @@ class EncoderPool:
             self.futures.remove(future)
         return job
 
+    def fill(self, jobs: EncodeJobs, busy: list[Future[Path]] | None = None) -> int:
+        """Run ``jobs`` (the first first) on this pool's idle workers for as long as its own encodings, or
+        ``busy`` (another pool's), still run, one job per idle worker; the jobs not started stay in ``jobs``
+        (:meth:`wait` waits for those started).  Returns how many were started.
+
+        The last images of a 20 m run keep only one of two cores busy (the codec works on one core per
+        image): ≈ 5 idle core-s per full tile, which the 60 m aggregates, kept for the 10 m run, fill
+        (docs/benchmarks.md, session 23).
+        """
+        if self.pool is None:
+            return 0
+        own = [*self.futures, *(busy or [])]
+        started: list[Future[Path]] = []
+        while jobs:
+            running = [f for f in own if not f.done()]
+            if not running:
+                break
+            filling = [f for f in started if not f.done()]
+            if len(running) + len(filling) < self.workers:
+                future = self.pool.submit(jobs.pop())
+                started.append(future)
+                self.futures.append(future)
+            else:
+                wait(running + filling, return_when=FIRST_COMPLETED)
+        return len(started)
+
     def wait(self) -> None:
         if self.pool is None:
             return
@@ -378,3 +407,35 @@ class EncoderPool:
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
+
+
+class EncodeJobs:
+    """Image writes kept for later, collected through the encoders' ``submit`` (``fn(*args, **kwargs)``,
+    ``args[0]`` the path it writes, ``cost`` its size): handed to an encoder by :meth:`hand_to`, or run on
+    a pool's idle workers by :meth:`EncoderPool.fill`.  The writer keeps the 60 m images aggregated from a
+    20 m run in one for the 10 m run (:meth:`sen2cor.io.l2a.writer.L2AWriter.write_resolution`, ``defer``)."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[tuple[Callable[..., Path], tuple[object, ...], dict[str, object], float]] = deque()
+
+    def submit(self, fn: Callable[..., Path], *args: object, cost: float = 0.0, **kwargs: object) -> Path:
+        """Keep ``fn(*args, **kwargs)`` for later; returns the path it will write (``args[0]``)."""
+        self._jobs.append((fn, args, kwargs, cost))
+        return Path(args[0])  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def pop(self) -> Callable[[], Path]:
+        """The first job kept, taken out (to run as it is)."""
+        fn, args, kwargs, _ = self._jobs.popleft()
+        return partial(fn, *args, **kwargs)
+
+    def hand_to(self, encoder: EncoderPool | StripImages) -> list[Path]:
+        """Submit every job kept to ``encoder`` (in the order kept, with its cost); returns their paths."""
+        jobs, self._jobs = self._jobs, deque()
+        return [encoder.submit(fn, *args, cost=cost, **kwargs) for fn, args, kwargs, cost in jobs]
+
+    def clear(self) -> None:
+        """Drop the jobs kept (the run failed)."""
+        self._jobs.clear()

@@ -63,7 +63,7 @@ from sen2cor.io.l2a.quality import build_quality_report, resolve
 from sen2cor.io.l2a.raster import Georef, read_image, write_image
 from sen2cor.io.l2a.resolution_images import ResolutionImages
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
-from sen2cor.io.l2a.stream import EncoderPool, StripImage, StripImages
+from sen2cor.io.l2a.stream import EncodeJobs, EncoderPool, StripImage, StripImages
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ OLD_MARKER: Final[str] = ".old-"
 MASK_TYPES: Final[tuple[tuple[str, str], ...]] = (("CLDPRB", "MSK_CLDPRB"), ("SNWPRB", "MSK_SNWPRB"))
 IMAGE_ORDER_EXTRA: Final[tuple[str, ...]] = ("TCI", "AOT", "WVP", "SCL")
 """Order of the non-band images in ``IMAGE_FILE`` per resolution (as the ESA product)."""
-Encoder = EncoderPool | StripImages
+Encoder = EncoderPool | StripImages | EncodeJobs
 """Where whole images go to be written (both have ``submit(fn, path, …, cost=…)``)."""
 
 
@@ -138,7 +138,7 @@ class L2AWriter:
         self.target = self.output_dir / self.names.product
         self._layout: ProductLayout | None = None
         self._metadata_written = False
-        self._deferred_60: dict[str, NDArray[np.generic]] = {}  # see write_resolution(defer=True)
+        self._deferred_60 = EncodeJobs()  # see write_resolution(defer=True)
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -176,6 +176,7 @@ class L2AWriter:
 
     def abort(self) -> None:
         """Remove the temporary folder; the target is left untouched."""
+        self._deferred_60.clear()
         if self._layout is not None:
             shutil.rmtree(self._layout.root, ignore_errors=True)
             logger.info("discarded the incomplete product %s", self.names.product)
@@ -239,7 +240,8 @@ class L2AWriter:
         defer:
             A run follows (the 10 m :meth:`strip_images`): keep the aggregated 60 m images (≈ 120 MB) for
             that run's encoders, which do them beside its computing and at its end, where they fill the
-            cores its last large images leave idle (the metadata writes them if no run came).  This run's
+            cores its last large images leave idle (the metadata writes them if no run came); those this
+            run's own last images leave idle start some of them (:meth:`EncoderPool.fill`).  This run's
             own encodings are waited for: left running into the 10 m run's start (session 18) they took the
             peak to 2.10 GB on a slower host (docs/benchmarks.md, session 19).
 
@@ -271,13 +273,14 @@ class L2AWriter:
                 elif "B09" not in images60:
                     logger.warning("no B09 for the aggregated 60 m product")
                 if defer:
-                    self._deferred_60, images.aggregated = images60, {}
+                    self._put_images(images60, 60, self._deferred_60)
+                    images.aggregated = {}
                 else:
                     written60 = self._put_images(images60, 60, images.encoder)
         except BaseException:
             images.finish()  # let running encoders end before the temporary product may be removed
             raise
-        written = images.finish()
+        written = images.finish(fill=self._deferred_60 if defer else None)
         self._metadata_written = False
         logger.info("wrote %d images at %d m", len(written), res)
         if written60:
@@ -286,9 +289,8 @@ class L2AWriter:
 
     def _write_deferred(self, encoder: Encoder) -> None:
         """Hand the deferred 60 m images (:meth:`write_resolution`) to ``encoder``, if there are any."""
-        images60, self._deferred_60 = self._deferred_60, {}
-        if images60:
-            written = self._put_images(images60, 60, encoder)
+        written = self._deferred_60.hand_to(encoder)
+        if written:
             logger.info("%d images at 60 m are written with the next run's", len(written))
 
     def resolution_images(self, resolution: int, *, aggregate_to_60: bool = False,
