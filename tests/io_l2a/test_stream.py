@@ -241,9 +241,10 @@ def test_full_pool_caller_encodes_the_smaller_image() -> None:
 
 
 def test_whole_images_handed_to_strip_images_are_written_among_them(tmp_path: Path) -> None:
-    """``StripImages.submit``: an in-memory image (another resolution's) is written by the same encoders,
-    largest first, so after the larger strip images; it is not one of the strip images' keys; after an
-    error it is not written."""
+    """``StripImages.submit``: an in-memory image (another resolution's) is written by the same encoders
+    from ``finish_all`` on (not while the caller computes, even with no strip image to encode), largest
+    first, so after the larger strip images; it is not one of the strip images' keys; after an error it
+    is not written."""
     fakes, log = _timed("AB", {"A": 10, "B": 10})
     images = StripImages(fakes, workers=1)  # type: ignore[arg-type]
     written = []
@@ -253,9 +254,11 @@ def test_whole_images_handed_to_strip_images_are_written_among_them(tmp_path: Pa
         path.write_bytes(data.tobytes())
         return path
 
-    images.finish("A")
-    _until(lambda: log["active"] == 1)  # A is encoded; the 60 m image and B wait for it
     assert images.submit(write, tmp_path / "small_60m.jp2", np.ones(2, np.uint8), cost=2) == tmp_path / "small_60m.jp2"
+    time.sleep(0.2)  # the encoder is free, the caller "computes": the 60 m image waits
+    assert written == []
+    images.finish("A")
+    _until(lambda: log["closed"] == ["A"])
     images.finish("B")
     assert len(images) == 2 and list(images) == ["A", "B"] and str(tmp_path / "small_60m.jp2") not in images
     images.finish_all()

@@ -6,9 +6,9 @@ corrected with :mod:`sen2cor.ac.strips` and streamed into the product through
 reflectance, so step 1 is spilled to an uncompressed scratch file between the two passes instead of being
 kept in memory (1.9 GB for a full tile).  The AOT and WVP images (the 20 m maps up-sampled) are written
 on a thread of their own while step 1 runs, and step 2 runs band after band, so that each finished image
-(AOT and WVP first, the TCI once B04 is in, and the 60 m images a 20 m run left to this one) is JPEG 2000
-encoded on a background thread while the next band is corrected, one encoding at a time, the largest
-complete image first.  Rugged terrain (a DEM that is not quasi-flat) is corrected as a
+(AOT and WVP first, the TCI once B04 is in) is JPEG 2000 encoded on a background thread while the next band
+is corrected, one encoding at a time, the largest complete image first; the 60 m images a 20 m run left to
+this one fill the cores at the end.  Rugged terrain (a DEM that is not quasi-flat) is corrected as a
 whole frame by :func:`sen2cor.pipeline.correction.correct_10m`.
 """
 

@@ -209,7 +209,8 @@ class StripImages:
     """The :class:`StripImage` s of one resolution, keyed by image (band id, ``AOT``, ``TCI`` …).
 
     :meth:`finish` hands a complete image to a background thread, which encodes it while the caller
-    computes the next; images wait for their turn on disk (staged), not in memory.  While the caller
+    computes the next; images wait for their turn on disk (staged), not in memory; whole images of another
+    resolution (:meth:`submit`) wait for :meth:`finish_all`.  While the caller
     computes, one encoding runs at a time (the caller keeps the other core busy, and the memory of a 10 m
     run stays bounded); from :meth:`finish_all` on, when the computing is over, ``workers`` at a time (the
     codec works on one core per image, :func:`sen2cor.runtime.configure_codec`).  Each encoding takes the
@@ -234,15 +235,17 @@ class StripImages:
 
     def submit(self, fn: Callable[..., Path], *args: object, cost: float = 0.0, **kwargs: object) -> Path:
         """A complete in-memory image, written by ``fn(*args, **kwargs)`` (``args[0]``: its path) among
-        these images' encodings (by its ``cost``, as the :class:`EncoderPool` method of that name): images
-        of another resolution encoded while these are computed and, being smaller, at the end, when the
-        last large images keep only some of the workers busy."""
+        these images' encodings from :meth:`finish_all` on (by its ``cost``, as the :class:`EncoderPool`
+        method of that name): images of another resolution, smaller, which fill the workers that the last
+        large images leave idle at the end.  Not before: while the caller computes, an encoding of them
+        (with no image of this resolution complete yet) slows the computing down instead, and the end
+        then lacks them — a full tile's 10 m run ended with one core idle for 5.8 s (docs/benchmarks.md,
+        session 23)."""
         path = Path(args[0])  # type: ignore[arg-type]
         key = str(path)
         if key in self._images:
             raise ValueError(f"{path.name} is handed over twice")
         self._images[key] = _InMemoryImage(path, partial(fn, *args, **kwargs), int(cost))
-        self.finish(key)
         return path
 
     def __contains__(self, key: object) -> bool:

@@ -239,8 +239,8 @@ class L2AWriter:
             surface-reflectance band as soon as it was corrected); those are not taken from ``result``.
         defer:
             A run follows (the 10 m :meth:`strip_images`): keep the aggregated 60 m images (≈ 120 MB) for
-            that run's encoders, which do them beside its computing and at its end, where they fill the
-            cores its last large images leave idle (the metadata writes them if no run came); those this
+            that run's encoders, which do them at its end, where they fill the cores its last large images
+            leave idle (:meth:`StripImages.submit`) (the metadata writes them if no run came); those this
             run's own last images leave idle start some of them (:meth:`EncoderPool.fill`).  This run's
             own encodings are waited for: left running into the 10 m run's start (session 18) they took the
             peak to 2.10 GB on a slower host (docs/benchmarks.md, session 19).
