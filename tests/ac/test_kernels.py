@@ -85,6 +85,52 @@ def test_kernels_write_strided_windows_of_a_tile(scene: dict[str, np.ndarray]) -
         run(cell, np.empty((3, 3), np.float32), False)
 
 
+def _runs(rng: np.random.Generator, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Rows of ``values`` in runs of 1-40 equal pixels (as the smooth maps of a tile)."""
+    out = np.empty(shape, values.dtype)
+    for i in range(shape[0]):
+        j = 0
+        while j < shape[1]:
+            n = int(rng.integers(1, 40))
+            out[i, j:j + n] = values[rng.integers(0, values.size)]
+            j += n
+    return out
+
+
+@pytest.mark.parametrize("terrain_flux", [False, True])
+def test_values_reused_along_a_row_equal_those_of_each_pixel(terrain_flux: bool) -> None:
+    """The kernels compute F again only where its inputs change along a row, and take the radiance of most
+    DN from a table: the float32 values are those of each pixel on its own (each column computed as a
+    window of its own, where no value is reused and the table is short), zero and NaN cos β or sky view and
+    DN beyond the table included."""
+    rng = np.random.default_rng(23)
+    shape = (40, 300)
+    dn = rng.integers(0, 9000, shape).astype(np.uint16)
+    dn[:, ::7] = rng.integers(kernels.RADIANCE_TABLE_SIZE, 65535, dn[:, ::7].shape)
+    dn[3, 10:20] = 0
+    cos_beta = _runs(rng, np.array([0.0, -0.0, np.nan, 0.2, 0.5, 0.5 + 1 / 255, 0.9], np.float32), shape)
+    sky = _runs(rng, np.array([0.0, -0.0, 0.7, 1.0], np.float32), shape)
+    sunlit = _runs(rng, np.array([False, True, True]), shape)
+    vis, ecls = _runs(rng, np.arange(4, dtype=np.uint8), shape), _runs(rng, np.arange(3, dtype=np.int16), shape)
+    wv = _runs(rng, np.array([0.0, 12.0, 12.5, 300.0, np.nan], np.float32), shape)
+    tables = [rng.uniform(lo, hi, (4, 3)).astype(np.float32) for lo, hi in ((0.5, 2), (10, 20), (2, 6), (0.6, 0.9))]
+    coeffs = rng.uniform(-0.2, 0.2, (4, 3, 2)).astype(np.float32)
+    common = {"terrain_refl": 0.1, "terrain_flux": terrain_flux, "floor": 0.01, "cap": 1.5}
+
+    def both(cols: slice) -> tuple[np.ndarray, np.ndarray]:
+        rad = DnRadiance(dn[:, cols], -1000.0, 10000.0, 1850.0, 0.7312)
+        tail = (cos_beta[:, cols], sky[:, cols], sunlit[:, cols], 0.7312)
+        return (reflectance_from_tables(rad, vis[:, cols], ecls[:, cols], *tables, *tail, **common),
+                reflectance_from_wv_fits(rad, wv[:, cols], ecls[:, cols], coeffs, *tail, lp_scale=0.9, **common))
+
+    whole = both(slice(None))
+    by_column = [both(slice(j, j + 1)) for j in range(shape[1])]
+    for k in range(2):
+        each = np.concatenate([c[k] for c in by_column], axis=1)
+        assert np.array_equal(whole[k].view(np.uint32), each.view(np.uint32))
+        assert np.unique(whole[k]).size > 1000
+
+
 def test_cells_tile_only_an_exact_grid() -> None:
     from sen2cor.ac.boa import _cells_tile
     from sen2cor.ac.setup import Cell, cell_grid
