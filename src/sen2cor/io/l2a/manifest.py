@@ -7,10 +7,10 @@ Level-2A schemas when a schema folder is configured (the package does not ship E
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from lxml import etree
 from lxml.html import builder as html
 
 from sen2cor.io.l1c_model import L1CProduct
+from sen2cor.io.l2a.checksums import md5_of
 from sen2cor.io.l2a.layout import HTML_INDEX, MANIFEST, ProductLayout
 from sen2cor.io.l2a.mtd_base import sub, utc, write_xml
 
@@ -50,11 +51,9 @@ CHECKSUM_THREADS: Final[int] = 2
 
 
 def _md5(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    digest = md5_of(path)
+    assert digest is not None
+    return digest
 
 
 def _object_id(rel: str) -> str:
@@ -70,8 +69,10 @@ def _metadata_wrap(section: etree._Element, ident: str, text_info: str, classifi
     return sub(wrap, "xmlData")
 
 
-def build_manifest(layout: ProductLayout, l1c: L1CProduct, footprint: str, creation: datetime) -> etree._Element:
-    """The ``manifest.safe`` tree of the product being built under ``layout.root``."""
+def build_manifest(layout: ProductLayout, l1c: L1CProduct, footprint: str, creation: datetime,
+                   known: Callable[[Path], str | None] = lambda _: None) -> etree._Element:
+    """The ``manifest.safe`` tree of the product being built under ``layout.root``; ``known``: a file's
+    checksum when already computed (:class:`~sen2cor.io.l2a.checksums.BackgroundChecksums`), else None."""
     root = etree.Element(f"{{{NS_XFDU}}}XFDU", nsmap={"xfdu": NS_XFDU, "safe": NS_SAFE, "gml": NS_GML},
                          version=MANIFEST_VERSION)
     files = sorted(p for p in layout.root.rglob("*") if p.is_file() and p.name != MANIFEST)
@@ -108,7 +109,7 @@ def build_manifest(layout: ProductLayout, l1c: L1CProduct, footprint: str, creat
     objects = sub(root, "dataObjectSection")
     # hashlib releases the GIL on large buffers: the files' checksums on a few threads, listed in order
     with ThreadPoolExecutor(max_workers=CHECKSUM_THREADS) as pool:
-        checksums = list(pool.map(_md5, files))
+        checksums = list(pool.map(lambda p: known(p) or _md5(p), files))
     for path, rel, checksum in zip(files, rels, checksums):
         obj = sub(objects, "dataObject", ID=_object_id(rel))
         stream = sub(obj, "byteStream", mimeType=_MIME.get(path.suffix, "application/octet-stream"),
@@ -118,10 +119,11 @@ def build_manifest(layout: ProductLayout, l1c: L1CProduct, footprint: str, creat
     return root
 
 
-def write_manifest(layout: ProductLayout, l1c: L1CProduct, footprint: str, creation: datetime) -> Path:
-    """Write ``manifest.safe`` (call after every other file is in place)."""
+def write_manifest(layout: ProductLayout, l1c: L1CProduct, footprint: str, creation: datetime,
+                   known: Callable[[Path], str | None] = lambda _: None) -> Path:
+    """Write ``manifest.safe`` (call after every other file is in place; ``known`` as :func:`build_manifest`)."""
     layout.manifest.unlink(missing_ok=True)  # may be a hard link into a re-used product
-    return write_xml(build_manifest(layout, l1c, footprint, creation), layout.manifest)
+    return write_xml(build_manifest(layout, l1c, footprint, creation, known), layout.manifest)
 
 
 def write_html(layout: ProductLayout, l1c: L1CProduct, creation: datetime, log_file: Path | None = None) -> Path:

@@ -218,8 +218,10 @@ class StripImages:
     alone on one core (docs/benchmarks.md, session 18).
     """
 
-    def __init__(self, images: dict[str, StripImage], workers: int = 1) -> None:
+    def __init__(self, images: dict[str, StripImage], workers: int = 1,
+                 on_written: Callable[[Path], object] = lambda _: None) -> None:
         self._strips = images
+        self._on_written = on_written  # called with the path of each strip image once it is encoded
         self._images: dict[str, StripImage | _InMemoryImage] = dict(images)  # and those handed over whole
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="strip-encode")
         self._slots = threading.Semaphore(1)
@@ -276,7 +278,11 @@ class StripImages:
                 self._complete.remove(key)
             if self._discarding:
                 raise RuntimeError(f"{key}: not encoded, the run failed")
-            return self._images[key].close()
+            image = self._images[key]
+            path = image.close()
+            if isinstance(image, StripImage):
+                self._on_written(path)
+            return path
 
     def _all_slots(self) -> None:
         for _ in range(self._more_slots):

@@ -46,6 +46,7 @@ from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a import aggregate, encode
 from sen2cor.io.l2a.inspire import write_inspire
 from sen2cor.io.l2a.layout import ProductLayout, find_existing_product
+from sen2cor.io.l2a.checksums import BackgroundChecksums
 from sen2cor.io.l2a.manifest import write_html, write_manifest, write_rep_info
 from sen2cor.io.l2a.mtd_base import (
     L1CDocuments,
@@ -139,6 +140,7 @@ class L2AWriter:
         self._layout: ProductLayout | None = None
         self._metadata_written = False
         self._deferred_60 = EncodeJobs()  # see write_resolution(defer=True)
+        self._checksums = BackgroundChecksums()  # of the images, for manifest.safe
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -177,6 +179,7 @@ class L2AWriter:
     def abort(self) -> None:
         """Remove the temporary folder; the target is left untouched."""
         self._deferred_60.clear()
+        self._checksums.close()
         if self._layout is not None:
             shutil.rmtree(self._layout.root, ignore_errors=True)
             logger.info("discarded the incomplete product %s", self.names.product)
@@ -200,7 +203,8 @@ class L2AWriter:
         if not self._metadata_written:
             self.write_metadata()
         write_html(layout, self.l1c, self.now, log_file)
-        write_manifest(layout, self.l1c, self._footprint(), self.now)
+        self._checksums.close()
+        write_manifest(layout, self.l1c, self._footprint(), self.now, self._checksums.known)
         if self.target.exists():
             old = self.output_dir / f".{self.names.product}{OLD_MARKER}{os.getpid()}"
             os.rename(self.target, old)
@@ -322,7 +326,7 @@ class L2AWriter:
             for img in made.values():
                 img.discard()
             raise
-        images = StripImages(made, workers=self.threads)
+        images = StripImages(made, workers=self.threads, on_written=self._checksums.add)
         try:
             self._write_deferred(images)
             yield images
@@ -405,8 +409,14 @@ class L2AWriter:
             path = layout.dem(res)
         else:
             return []
-        return [enc.submit(write_image, _fresh(path), data, georef, fmt=fmt, resolution=res, threads=self.threads,
-                           cog=cog, cost=data.nbytes)]
+        return [enc.submit(self._write_image, _fresh(path), data, georef, fmt=fmt, resolution=res,
+                           threads=self.threads, cog=cog, cost=data.nbytes)]
+
+    def _write_image(self, path: Path, *args: object, **kwargs: object) -> Path:
+        """:func:`~sen2cor.io.l2a.raster.write_image`, then the file's checksum in the background."""
+        written = write_image(path, *args, **kwargs)  # type: ignore[arg-type]
+        self._checksums.add(written)
+        return written
 
     def finish_images(self, images: dict[str, NDArray[np.generic]], res: int, enc: Encoder, *,
                       preview: bool = True) -> list[Path]:
@@ -417,13 +427,13 @@ class L2AWriter:
         if all(b in images for b in ("B04", "B03", "B02")):
             tci = encode.encode_tci(images["B04"], images["B03"], images["B02"], offset=self.offset)
             if self.info.generate_tci:
-                written.append(enc.submit(write_image, _fresh(layout.image("TCI", res)), tci, georef,
+                written.append(enc.submit(self._write_image, _fresh(layout.image("TCI", res)), tci, georef,
                                           fmt=self.info.output_format, resolution=res, threads=self.threads,
                                           cost=tci.nbytes))
             if preview and (res == 20 or not layout.pvi.exists()):  # from the 20 m TCI when there is one
                 pvi = encode.make_pvi(tci)
                 pvi_georef = Georef(georef.crs, self.l1c.tile.grid.transform(encode.PVI_PIXEL_M))
-                written.append(enc.submit(write_image, _fresh(layout.pvi), pvi, pvi_georef, fmt="JP2",
+                written.append(enc.submit(self._write_image, _fresh(layout.pvi), pvi, pvi_georef, fmt="JP2",
                                           resolution=None, threads=self.threads, cost=pvi.nbytes))
         return written
 
@@ -527,7 +537,7 @@ class L2AWriter:
                 continue
             for f in src.iterdir():
                 if f.is_file() and not f.name.endswith("_PVI.jp2") and not (dst / f.name).exists():
-                    shutil.copyfile(f, dst / f.name)
+                    self._checksums.add(Path(shutil.copyfile(f, dst / f.name)))
 
     def _names_from_existing(self, product: Path) -> L2ANames:
         fields = parse_product_name(product.name)
