@@ -37,3 +37,15 @@ def test_oaconvolve_crop_equals_scipy(
     np.testing.assert_array_equal(
         ours, full[offset[0] : offset[0] + shape[0], offset[1] : offset[1] + shape[1]]
     )
+
+
+def test_block_lengths_are_those_of_scipy() -> None:
+    """The block size, overlap and steps of :func:`oa_lengths` are ``oaconvolve``'s, along any axis: a
+    full tile's mask with the kernels of the shadow step, and a sweep of sizes (one block included)."""
+    from scipy.signal._signaltools import _calc_oa_lens
+
+    sizes = [(5490, k) for k in range(2, 400)] + [(1830, 61), (10980, 121), (2, 1), (7, 7), (3, 9), (40, 300)]
+    sizes += [(a, b) for a in range(1, 80, 3) for b in range(1, 80, 5)]
+    for s1, s2 in sizes:
+        assert overlap_add.oa_lengths(s1, s2) == _calc_oa_lens(s1, s2), (s1, s2)
+    assert overlap_add.oa_lengths(5490, 61)[1] == 60

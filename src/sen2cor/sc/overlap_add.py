@@ -3,8 +3,8 @@
 The geometric cloud-shadow probability convolves the 5490² cloud mask with the small projected-cloud
 kernel by overlap-add FFTs (:func:`sen2cor.sc.shadow.geometric_shadow`).  ``oaconvolve`` transforms every
 block of the tile at once, which holds the padded tile, two block spectra and the block results together
-(≈ 700 MB on a full tile).  :func:`oaconvolve_crop` cuts the same blocks (same block size and step, from
-SciPy's ``_calc_oa_lens``), transforms a band of block rows at a time with the same ``scipy.fft`` calls and
+(≈ 700 MB on a full tile).  :func:`oaconvolve_crop` cuts the same blocks (same block size and step,
+:func:`oa_lengths`), transforms a band of block rows at a time with the same ``scipy.fft`` calls and
 adds the overlaps in the same order as ``oaconvolve``, so the result is the same to the last bit
 (``tests/sc/test_overlap_add.py``) with a few tens of MB in flight.  The transforms run on the strip threads
 (:func:`sen2cor.sc.strips.thread_count`; pocketfft shares out whole 1-D transforms, so the values do not
@@ -18,7 +18,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import fft
+from scipy import fft, special
 
 from sen2cor.sc.strips import thread_count
 
@@ -26,6 +26,31 @@ Float32Array = NDArray[np.float32]
 
 BAND_BLOCKS: Final[int] = 2
 """Block rows transformed together (performance/memory only)."""
+
+
+def oa_lengths(s1: int, s2: int) -> tuple[int, int | None, int, int]:
+    """(block size, overlap, image step, kernel step) of overlap-add along an axis of ``s1`` image and ``s2``
+    kernel samples, as ``oaconvolve`` chooses them; overlap None: one block (a plain FFT convolution).
+
+    The block size N minimises the cost N·log₂(2N)/(N − K) of the blocks, K = overlap = (smaller size) − 1:
+    N = −K·W₋₁(−1/(2eK)) (W₋₁ the lower branch of the Lambert W function), rounded up to a fast FFT length.
+    Computed here rather than imported: ``scipy.signal`` (and the ``scipy.stats`` it imports) took 0.7 s
+    to import, on the classification's critical path (docs/benchmarks.md, session 23).
+    """
+    one_block = (s1 + s2 - 1, None, s1, s2)
+    if s1 == s2 or s1 == 1 or s2 == 1:
+        return one_block
+    swapped = s2 > s1
+    large, small = (s2, s1) if swapped else (s1, s2)
+    if small >= large / 2:  # blocks would hardly be smaller than the whole
+        return one_block
+    overlap = small - 1
+    optimum = -overlap * special.lambertw(-1 / (2 * math.e * overlap), k=-1).real
+    block = fft.next_fast_len(math.ceil(optimum))
+    if block >= large:
+        return one_block
+    step = block - small + 1
+    return (block, overlap, small, step) if swapped else (block, overlap, step, small)
 
 
 def _steps(size: int, block: int, overlap: int, step: int, final: int) -> int:
@@ -56,16 +81,13 @@ def oaconvolve_crop(
     shape : (rows, cols)
         Size of the crop.
     """
-    # imported here: scipy.signal (and the scipy.stats it pulls in) takes 0.45 s to import, which at module
-    # level delayed the start of every run; here it happens in the classification, beside the tracking
-    from scipy import signal
-    from scipy.signal._signaltools import _calc_oa_lens
-
     s1, s2 = image.shape, kernel.shape
     final = (s1[0] + s2[0] - 1, s1[1] + s2[1] - 1)
-    lens = [_calc_oa_lens(a, b) for a, b in zip(s1, s2)]
+    lens = [oa_lengths(a, b) for a, b in zip(s1, s2)]
     r0, c0 = offset
     if any(ov is None or k_step != k for (_, ov, _, k_step), k in zip(lens, s2)):
+        from scipy import signal  # only here: 0.7 s to import (see oa_lengths)
+
         full = signal.oaconvolve(image.astype(np.float32), kernel, mode="full")  # one block along some axis
         return np.ascontiguousarray(full[r0 : r0 + shape[0], c0 : c0 + shape[1]], dtype=np.float32)
     (b0, ov0, st0, _), (b1, ov1, st1, _) = lens
