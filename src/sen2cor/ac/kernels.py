@@ -94,6 +94,15 @@ def _floored(cb, floor):  # type: ignore[no-untyped-def]
     return floor if cb < floor else cb  # noqa: FURB136 - max() may not keep NaN in numba
 
 
+@numba.njit(inline="always", cache=True)
+def _unchanged(key, e, cb, v, s, last_key, last_e, last_cb, last_v, last_s):  # type: ignore[no-untyped-def]
+    """Whether F and Lp of a pixel are those of the previous one of its row: the same inputs (table key,
+    elevation class, cos β, sky view, sunlit); a zero cos β or sky view, whose sign could matter, never
+    counts as unchanged."""
+    return (key == last_key and e == last_e and cb == last_cb and v == last_v and s == last_s
+            and cb != 0.0 and v != 0.0)
+
+
 @numba.njit(parallel=True, cache=True)
 def _tables_kernel(src, table, dn, radiance, vis, ecls, lp, e0t, edift, tsun, cos_beta, cb_floor, sky, sunlit,
                    cos_sza, rho_ter, terrain_flux, floor, cap, out):  # type: ignore[no-untyped-def]
@@ -117,8 +126,7 @@ def _tables_kernel(src, table, dn, radiance, vis, ecls, lp, e0t, edift, tsun, co
             cbr = cos_beta[i, j]
             v = sky[i, j]
             s = sunlit[i, j]
-            if not (a == last_a and e == last_e and cbr == last_cb and v == last_v and s == last_s
-                    and cbr != 0.0 and v != 0.0):
+            if not _unchanged(a, e, cbr, v, s, last_a, last_e, last_cb, last_v, last_s):
                 last_a, last_e, last_cb, last_v, last_s = a, e, cbr, v, s
                 lpv = lp[a, e]
                 flux = _flux(e0t[a, e], edift[a, e], tsun[a, e], _floored(cbr, cb_floor), v, 1.0 if s else 0.0,
@@ -170,8 +178,7 @@ def _fits_kernel(src, rad_table, dn, radiance, wv, ecls, coeffs, table, e_lo, co
             cbr = cos_beta[i, j]
             v = sky[i, j]
             s = sunlit[i, j]
-            if not (w == last_w and e == last_e and cbr == last_cb and v == last_v and s == last_s
-                    and cbr != 0.0 and v != 0.0):
+            if not _unchanged(w, e, cbr, v, s, last_w, last_e, last_cb, last_v, last_s):
                 last_w, last_e, last_cb, last_v, last_s = w, e, cbr, v, s
                 k = int(w) if 0.0 <= w < n_w else -1  # the maps hold whole values: look them up
                 if k >= 0 and np.float32(k) == w and 0 <= e - e_lo < n_e:
