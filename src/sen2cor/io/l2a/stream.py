@@ -210,9 +210,8 @@ class StripImages:
 
     :meth:`finish` hands a complete image to a background thread, which encodes it while the caller
     computes the next; images wait for their turn on disk (staged), not in memory; whole images of another
-    resolution (:meth:`submit`) wait for :meth:`finish_all`.  While the caller
-    computes, one encoding runs at a time (the caller keeps the other core busy, and the memory of a 10 m
-    run stays bounded); from :meth:`finish_all` on, when the computing is over, ``workers`` at a time (the
+    resolution (:meth:`submit`) wait for :meth:`finish_all`.  While the caller computes, one encoding runs
+    at a time (the caller keeps the other core busy, and the memory of a 10 m run stays bounded); from :meth:`finish_all` on, when the computing is over, ``workers`` at a time (the
     codec works on one core per image, :func:`sen2cor.runtime.configure_codec`).  Each encoding takes the
     largest complete image not yet encoded, so that the longest (a 10 m TCI: 35 s) does not end the run
     alone on one core (docs/benchmarks.md, session 18).
