@@ -69,8 +69,8 @@ are converted one by one."""
 
 @numba.njit(cache=True, nogil=True)
 def _radiance_table(src, n):  # type: ignore[no-untyped-def]
-    """:func:`_dn_radiance` of DN 0 … n − 1 (none without ``src``: the radiance is given)."""
-    table = np.empty(n if src.shape[0] else 0, np.float32)
+    """:func:`_dn_radiance` of DN 0 … n − 1."""
+    table = np.empty(n, np.float32)
     for d in range(table.shape[0]):
         table[d] = _dn_radiance(d, src)
     return table

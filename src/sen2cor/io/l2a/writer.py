@@ -74,7 +74,7 @@ MASK_TYPES: Final[tuple[tuple[str, str], ...]] = (("CLDPRB", "MSK_CLDPRB"), ("SN
 IMAGE_ORDER_EXTRA: Final[tuple[str, ...]] = ("TCI", "AOT", "WVP", "SCL")
 """Order of the non-band images in ``IMAGE_FILE`` per resolution (as the ESA product)."""
 Encoder = EncoderPool | StripImages | EncodeJobs
-"""Where whole images go to be written (both have ``submit(fn, path, …, cost=…)``)."""
+"""Where whole images go to be written, or are kept to be (each has ``submit(fn, path, …, cost=…)``)."""
 
 
 def _pid_alive(pid: int) -> bool:
