@@ -9,7 +9,7 @@ import pytest
 
 from sen2cor.ac import aot, brdf, cams, cirrus, ddv, rt, setup, wv_columns
 from sen2cor.ac.adjacency import adjacency_pixels, has_adjacency, setup_adjacency
-from sen2cor.ac.boa import blue_lp_factors
+from sen2cor.ac.boa import blue_lp_factors, has_nonzero
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.errors import ConfigError
 from sen2cor.physics import visibility as vis_mod
@@ -225,3 +225,17 @@ def test_ddv_selection_by_strips_equals_one_strip(monkeypatch) -> None:  # type:
     for r in results[1:]:
         assert np.array_equal(r.mask, first.mask) and np.array_equal(r.red_reference, first.red_reference)
         assert (r.percentage, r.b12_threshold) == (first.percentage, first.b12_threshold)
+
+
+def test_has_nonzero_is_any_for_every_layout() -> None:
+    """The early-exit check of a cell's DN (:func:`sen2cor.ac.boa.has_nonzero`) answers as ``ndarray.any``
+    on contiguous, strided and empty windows, wherever the one non-zero value sits."""
+    dn = np.zeros((7, 9), np.uint16)
+    windows = [np.s_[:, :], np.s_[2:5, 3:8], np.s_[::2, 1::3], np.s_[:, 4:4], np.s_[6:, 8:]]
+    for where in [None, (0, 0), (3, 4), (6, 8), (4, 1)]:
+        dn[...] = 0
+        if where is not None:
+            dn[where] = 1
+        for win in windows:
+            assert has_nonzero(dn[win]) == bool(dn[win].any()), (where, win)
+    assert has_nonzero(np.array([0.0, -0.5])) and not has_nonzero(np.zeros((2, 2, 2)))

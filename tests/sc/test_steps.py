@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sen2cor.sc import brightness, cirrus, parallax, ratios, recoveries, snow
-from sen2cor.sc.classes import NOT_CLASSIFIED, SceneClass
+from sen2cor.sc.classes import NOT_CLASSIFIED, SCENE_CLASSES, SceneClass
 from sen2cor.sc.state import ScState
 from sen2cor.sc.thresholds import ScThresholds
 
@@ -246,3 +246,14 @@ def test_snow_recovery_is_the_diamond_rule_and_skips_snowless_tiles(mode: str) -
     empty = ScState.start(shape, b10_land_threshold=float(T.f32("t1_b10")))
     snow.snow_recovery(empty, b11, ref, mode)  # type: ignore[arg-type]
     assert (empty.scl == NOT_CLASSIFIED).all()
+
+
+def test_scene_classes_are_plain_ints_that_keep_maps_uint8() -> None:
+    """NumPy 2 casts a uint8 map to int64 to compare it with an int subclass (an enum member): the codes
+    are plain ints, so comparisons and arithmetic with them stay uint8 (issue 8)."""
+    scl = np.array([[0, 4, 11], [8, 9, 255]], np.uint8)
+    for name, code in SCENE_CLASSES:
+        assert type(getattr(SceneClass, name)) is int and getattr(SceneClass, name) == code
+        assert (scl + code).dtype == np.uint8
+    assert [c for _, c in SCENE_CLASSES] == list(range(12))
+    np.testing.assert_array_equal(scl == SceneClass.SNOW_ICE, [[False, False, True], [False, False, False]])

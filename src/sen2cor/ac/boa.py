@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -119,6 +120,22 @@ class _RowBand:
         return self.rows[:, win[1]]
 
 
+@numba.njit(cache=True, nogil=True)
+def _has_nonzero(a):  # type: ignore[no-untyped-def]
+    for i in range(a.shape[0]):
+        row = a[i]
+        for j in range(row.shape[0]):
+            if row[j] != 0:
+                return True
+    return False
+
+
+def has_nonzero(a: npt.NDArray[np.generic]) -> bool:
+    """``a.any()``, stopping at the first non-zero value (NumPy casts all of a uint16 cell to bool first:
+    0.3 CPU-s per full-tile run, for cells whose first pixel mostly answers)."""
+    return bool(_has_nonzero(a if a.ndim == 2 else np.reshape(a, (1, -1))))
+
+
 def _cell_radiance(toa: F32 | ToaImage, win: tuple[slice, slice], solar_irradiance: float,
                    cos_sza: float, band: _RowBand | None = None) -> F32 | DnRadiance | None:
     """The radiance of a cell for the kernels, None when the cell has no data.
@@ -128,7 +145,7 @@ def _cell_radiance(toa: F32 | ToaImage, win: tuple[slice, slice], solar_irradian
     """
     if isinstance(toa, ToaImage):
         dn = np.asarray(band(win) if band is not None else toa.dn[win])
-        if not dn.any():  # TOA is 0 exactly where DN is 0
+        if not has_nonzero(dn):  # TOA is 0 exactly where DN is 0
             return None
         return DnRadiance(dn, toa.offset, toa.quantification, solar_irradiance, cos_sza)
     toa_c = toa[win]

@@ -14,7 +14,7 @@ from typing import Final
 from sen2cor.bands import BAND_IDS, BANDS
 from sen2cor.config.xmlio import XSD_BOOLEAN_WORDS, GippReader, parse_gipp
 from sen2cor.errors import ConfigError, MetadataError
-from sen2cor.sc.classes import SceneClass
+from sen2cor.sc.classes import SCENE_CLASSES
 from sen2cor.sc.thresholds import ScThresholds
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ SC_REFERENCE_ELEMENTS: Final[dict[str, str]] = {
 }
 """Field of :class:`ScReferences` → element name."""
 
-DEFAULT_CLASSIFICATORS: Final[tuple[tuple[str, int], ...]] = tuple((c.name, int(c)) for c in SceneClass)
+DEFAULT_CLASSIFICATORS: Final[tuple[tuple[str, int], ...]] = SCENE_CLASSES
 """``Classificators``: (class name, SCL code) pairs, fixed by the 2.11 XSD enumerations (facts §2.2)."""
 
 

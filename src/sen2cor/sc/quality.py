@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from sen2cor.sc.classes import CLOUD_CLASSES, SceneClass, class_mask
 from sen2cor.sc.thresholds import WBI_WATER
 
-CLASS_PERCENTAGE_NAMES: Final[dict[SceneClass, str]] = {
+CLASS_PERCENTAGE_NAMES: Final[dict[int, str]] = {
     SceneClass.DARK_FEATURES: "DARK_FEATURES_PERCENTAGE",
     SceneClass.CLOUD_SHADOWS: "CLOUD_SHADOW_PERCENTAGE",
     SceneClass.VEGETATION: "VEGETATION_PERCENTAGE",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from sen2cor.sc.classes import NOT_CLASSIFIED, SceneClass
+from sen2cor.sc.classes import NOT_CLASSIFIED
 
 BoolArray = NDArray[np.bool_]
 Float32Array = NDArray[np.float32]
@@ -96,6 +96,6 @@ class ScState:
         """Pixels still ``NOT_CLASSIFIED`` (working label 100)."""
         return self.scl == NOT_CLASSIFIED
 
-    def count(self, label: SceneClass | int) -> int:
+    def count(self, label: int) -> int:
         """Number of pixels currently labelled ``label``."""
         return int(np.count_nonzero(self.scl == label))
