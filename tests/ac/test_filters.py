@@ -43,6 +43,25 @@ def test_box_mean_reflect_equals_scipy(shape: tuple[int, int], size: int) -> Non
     assert np.array_equal(box_mean(a, size, mode="reflect"), ndimage.uniform_filter(a, size=size, mode="reflect"))
 
 
+@pytest.mark.parametrize("mode", ["nearest", "reflect"])
+def test_box_mean_of_some_rows_is_those_rows_of_the_whole(mode: str) -> None:
+    """``rows``: a strip's own rows without its halo, bit for bit the rows of the whole box mean (the sums
+    run down from the top all the same), into ``out`` (here the input's own rows) or a new array."""
+    rng = np.random.default_rng(11)
+    a = rng.uniform(0.0, 1.0, (300, 1100)).astype(np.float32)  # 3 column blocks
+    a[rng.random(a.shape) < 0.2] = 0.25
+    for size in (1, 9, 51, 103, 401):
+        whole = box_mean(a, size, mode=mode)
+        for r0, r1 in ((0, 300), (0, 1), (51, 249), (120, 121), (299, 300), (200, 200), (0, 0)):
+            part = box_mean(a, size, mode=mode, rows=(r0, r1))
+            assert part.shape == (r1 - r0, 1100) and np.array_equal(part, whole[r0:r1]), (size, r0, r1)
+            work = a.copy()
+            box_mean(work, size, mode=mode, out=work[r0:r1], rows=(r0, r1))
+            assert np.array_equal(work[r0:r1], whole[r0:r1]) and np.array_equal(work[:r0], a[:r0])
+    with pytest.raises(ValueError, match="rows"):
+        box_mean(a, 3, rows=(10, 301))
+
+
 def test_box_mean_rejects_other_modes() -> None:
     with pytest.raises(ValueError, match="mode 'wrap'"):
         box_mean(np.zeros((4, 4), np.float32), 3, mode="wrap")

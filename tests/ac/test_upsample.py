@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sen2cor.ac.strips import upsample_rows, upsample_rows_of
+from sen2cor.ac.strips import StripSetup, step2_masks, step2_masks_upsampled, upsample_rows, upsample_rows_of
 from sen2cor.io.l2a.encode import encode_aot
 
 
@@ -23,6 +23,26 @@ def test_upsample_rows_is_nearest_and_commutes_with_per_pixel_encoding(base: tup
     np.testing.assert_array_equal(up, aot[np.ix_(rows, cols)])
     ours = upsample_rows_of(lambda sl: encode_aot(aot[sl]), base, shape, r0, r1)
     assert ours.dtype == np.uint16 and np.array_equal(ours, encode_aot(up))
+
+
+@pytest.mark.parametrize(("base", "shape", "span"), [((50, 40), (100, 80), (0, 100)), ((50, 40), (100, 80), (33, 61)),
+                                                     ((17, 9), (51, 27), (50, 51)), ((61, 61), (183, 183), (7, 90))])
+def test_step2_masks_from_the_coarse_classes_equal_those_of_the_upsampled_strip(
+        base: tuple[int, int], shape: tuple[int, int], span: tuple[int, int]) -> None:
+    """The 10 m step-2 masks made in one pass from the 20 m SCL are those of its up-sampled strip (every SCL
+    code and a few undefined ones), and so is the no-data border's box mean."""
+    rng = np.random.default_rng(base[1])
+    scl = rng.integers(0, 16, base).astype(np.uint8)
+    scl[:4] = 0
+    setup = StripSetup(shape=shape, bands=(), cells=[], geometries=[], tables=[], mean_index=0,
+                       params=None, solar_irradiance={}, altitude_km=0.0, elevation_class=0,  # type: ignore[arg-type]
+                       lp_factors={}, box=7, replace_clouds=True, high_cloud=False, any_nodata=True, step2=True)
+    r0, r1 = span
+    ours = step2_masks_upsampled(setup, scl, shape, r0, r1)
+    ref = step2_masks(setup, upsample_rows(scl, shape, r0, r1))
+    for name in ("valid", "clouds", "clear", "border"):
+        assert np.array_equal(getattr(ours, name), getattr(ref, name)), name
+    assert ours.valid.any() and ours.clouds.any() and ours.clear.any()
 
 
 def test_fill_sums_of_row_parts_equal_the_joined_strip() -> None:

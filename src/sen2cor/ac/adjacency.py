@@ -148,20 +148,24 @@ def background_mean(rho: F32, setup: AdjacencySetup, box: int, fill: BackgroundF
     return np.maximum(mean, np.float32(0.0), out=mean)
 
 
-def _unfloored_background(rho: F32, setup: AdjacencySetup, box: int, fill: BackgroundFill | None) -> F32:
-    """:func:`background_mean` before the floor at 0 (one fill pass, then the box mean in place)."""
+def _unfloored_background(rho: F32, setup: AdjacencySetup, box: int, fill: BackgroundFill | None,
+                          rows: tuple[int, int] | None = None) -> F32:
+    """:func:`background_mean` before the floor at 0 (one fill pass, then the box mean in place); ``rows``:
+    only those rows of it (:func:`~sen2cor.ac.filters.box_mean`)."""
     fill = fill or background_fill(rho, setup)
     if fill.nodata is None and fill.clouds is None:
-        return box_mean(rho, box)
+        return box_mean(rho, box, rows=rows)
     work = background_fill_kernel(
         np.ascontiguousarray(rho, dtype=np.float32), setup.valid, setup.clouds,
         np.float32(fill.nodata or 0.0), fill.nodata is not None, np.float32(fill.clouds or 0.0),
         fill.clouds is not None, np.empty(rho.shape, np.float32))
-    return box_mean(work, box, out=work)
+    r0, r1 = rows or (0, rho.shape[0])
+    return box_mean(work, box, out=work[r0:r1], rows=rows)
 
 
 def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, setup: AdjacencySetup,
-                 *, adjacency: bool = True, fill: BackgroundFill | None = None) -> F32:
+                 *, adjacency: bool = True, fill: BackgroundFill | None = None,
+                 rows: tuple[int, int] | None = None) -> F32:
     """Adjacency (if applicable) and spherical-albedo correction of one band (facts §7.7).
 
     Parameters
@@ -176,24 +180,29 @@ def correct_band(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, set
         False switches the adjacency term off for every band (spherical albedo still applied).
     fill : BackgroundFill, optional
         Whole-tile fill values when ``rho`` is a strip of the tile (default: computed from ``rho``).
+    rows : (int, int), optional
+        Only rows ``r0:r1`` of the result: a strip's own rows, the others being its halo (the same values
+        as the whole result's rows).
 
     Returns
     -------
-    numpy.ndarray of float32, tile shape; 0 on no-data.  One numba pass per step (``ac.kernels``), the
-    float32 operations of the equations above in their order.
+    numpy.ndarray of float32, tile shape (``rows``: those rows); 0 on no-data.  One numba pass per step
+    (``ac.kernels``), the float32 operations of the equations above in their order.
     """
     rho = np.ascontiguousarray(rho, dtype=np.float32)
-    q2 = np.broadcast_to(np.asarray(q, dtype=np.float32), rho.shape)
-    s2 = np.broadcast_to(np.asarray(s, dtype=np.float32), rho.shape)
-    valid = np.broadcast_to(setup.valid, rho.shape)
-    out = np.empty(rho.shape, np.float32)
+    r0, r1 = rows or (0, rho.shape[0])
+    part = slice(r0, r1)
+    q2 = np.broadcast_to(np.asarray(q, dtype=np.float32), rho.shape)[part]
+    s2 = np.broadcast_to(np.asarray(s, dtype=np.float32), rho.shape)[part]
+    valid = np.broadcast_to(setup.valid, rho.shape)[part]
+    out = np.empty((r1 - r0, rho.shape[1]), np.float32)
     reference = np.float32(ALBEDO_REFERENCE)
     if not (adjacency and has_adjacency(band_id)):
-        return albedo_kernel(rho, s2, valid, reference, out)
-    mean = _unfloored_background(rho, setup, setup.box, fill)
-    border = setup.border if setup.border is not None else valid
-    return adjacency_kernel(rho, mean, q2, s2, valid, border, not setup.high_cloud, setup.border is not None,
-                            np.float32(BORDER_ADJACENCY_FACTOR), reference, out)
+        return albedo_kernel(rho[part], s2, valid, reference, out)
+    mean = _unfloored_background(rho, setup, setup.box, fill, rows)
+    border = setup.border[part] if setup.border is not None else valid
+    return adjacency_kernel(rho[part], mean, q2, s2, valid, border, not setup.high_cloud,
+                            setup.border is not None, np.float32(BORDER_ADJACENCY_FACTOR), reference, out)
 
 
 def correct_band_by_strips(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.ArrayLike, setup: AdjacencySetup,
@@ -223,8 +232,9 @@ def correct_band_by_strips(band_id: str, rho: F32, q: npt.ArrayLike, s: npt.Arra
         src = np.concatenate([above, rho[r0:h1]]) if in_place and h0 < r0 else rho[h0:h1]
         part = replace(setup, valid=setup.valid[h0:h1], clouds=setup.clouds[h0:h1], clear=setup.clear[h0:h1],
                        border=None if setup.border is None else setup.border[h0:h1])
-        done = correct_band(band_id, src, q[h0:h1], s[h0:h1], part, adjacency=adjacency, fill=fill)
+        done = correct_band(band_id, src, q[h0:h1], s[h0:h1], part, adjacency=adjacency, fill=fill,
+                            rows=(r0 - h0, r1 - h0))
         if in_place:
             above = rho[max(r0, r1 - halo):r1].copy()  # before the strip is overwritten
-        out[r0:r1] = done[r0 - h0:r1 - h0]
+        out[r0:r1] = done
     return out

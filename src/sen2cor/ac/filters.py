@@ -37,7 +37,8 @@ BOX_ROW_BLOCK: Final[int] = 8
 measured alike)."""
 
 
-def box_mean(a: npt.ArrayLike, size: int, mode: str = "nearest", out: F32 | None = None) -> F32:
+def box_mean(a: npt.ArrayLike, size: int, mode: str = "nearest", out: F32 | None = None,
+             rows: tuple[int, int] | None = None) -> F32:
     """Mean over a ``size`` × ``size`` box, edges replicated (Sen2Cor ``smooth``; facts §7.7) or mirrored.
 
     The values of ``scipy.ndimage.uniform_filter(a, size, mode=mode)`` on float32, bit for bit
@@ -47,11 +48,17 @@ def box_mean(a: npt.ArrayLike, size: int, mode: str = "nearest", out: F32 | None
 
     ``mode`` is ``"nearest"`` (edge pixels repeated) or ``"reflect"`` (``d c b a | a b c d``, repeated
     for boxes wider than the image, as scipy extends).  ``out``: a float32 array of the same shape for the
-    result (may be ``a`` itself: the rows pass goes to a temporary first).
+    result (may be ``a`` itself: the rows pass goes to a temporary first).  ``rows`` = ``(r0, r1)``: only
+    those rows of the result, bit for bit (the sums still run down from the top, and stop at ``r1``; the
+    rows pass writes, and the columns pass computes, those rows only), shape ``(r1 - r0, cols)`` — a strip's
+    own rows without its halo (issue 8: a sixth less work for the 10 m and 20 m step-2 strips).
     """
     if mode not in EDGE_MODES:
         raise ValueError(f"box_mean: mode {mode!r} is not one of {sorted(EDGE_MODES)}")
     src = np.ascontiguousarray(a, dtype=np.float32)
+    r0, r1 = (0, src.shape[0]) if rows is None or src.ndim != 2 else rows
+    if not 0 <= r0 <= r1 <= src.shape[0]:
+        raise ValueError(f"box_mean: rows {rows} outside the {src.shape[0]} rows of the image")
     if src.ndim != 2 or src.size == 0:
         res = ndimage.uniform_filter(src, size=int(size), mode=mode).astype(np.float32, copy=False)
         if out is None:
@@ -59,9 +66,9 @@ def box_mean(a: npt.ArrayLike, size: int, mode: str = "nearest", out: F32 | None
         out[...] = res
         return out
     reflect = EDGE_MODES[mode]
-    down = _running_mean_down(src, int(size), reflect, np.empty_like(src))
+    down = _running_mean_down(src, int(size), reflect, np.empty((r1 - r0, src.shape[1]), np.float32), r0)
     if out is None:
-        out = src if src is not a else np.empty_like(src)
+        out = src if src is not a and rows is None else np.empty_like(down)
     return _running_mean_across(down, int(size), reflect, out)
 
 
@@ -81,13 +88,15 @@ def _edge(i, n, reflect):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _running_mean_down(a, size, reflect, out):  # type: ignore[no-untyped-def]
-    """Running mean over ``size`` rows (edge rows repeated or mirrored), float64 sums, float32 results.
+def _running_mean_down(a, size, reflect, out, row0):  # type: ignore[no-untyped-def]
+    """Running mean over ``size`` rows (edge rows repeated or mirrored), float64 sums, float32 results:
+    rows ``row0 : row0 + len(out)`` of it into ``out`` (the sums run from the top of ``a`` all the same).
 
     The rows that enter and leave the sum, and the output row, are taken as 1-D views of the column
     block: indexing them in the inner loop is 2.7× faster than ``a[row, j]`` (80 → 29 ms CPU for a 20 m
     band, 51 rows; the same operations, so the same values)."""
     rows, cols = a.shape
+    row1 = row0 + out.shape[0]
     before = size // 2
     after = size - before - 1
     n = np.float64(size)
@@ -100,13 +109,18 @@ def _running_mean_down(a, size, reflect, out):  # type: ignore[no-untyped-def]
             src = a[_edge(k - before, rows, reflect), c0:c1]
             for j in range(m):
                 total[j] += np.float64(src[j])
-        dst = out[0, c0:c1]
-        for j in range(m):
-            dst[j] = np.float32(total[j] / n)
-        for i in range(1, rows):
+        if row0 == 0 and row1 > 0:
+            dst = out[0, c0:c1]
+            for j in range(m):
+                dst[j] = np.float32(total[j] / n)
+        for i in range(1, row1):
             enter = a[_edge(i + after, rows, reflect), c0:c1]
             leave = a[_edge(i - 1 - before, rows, reflect), c0:c1]
-            dst = out[i, c0:c1]
+            if i < row0:  # a row above the output: the sum only
+                for j in range(m):
+                    total[j] += np.float64(enter[j]) - np.float64(leave[j])
+                continue
+            dst = out[i - row0, c0:c1]
             for j in range(m):
                 total[j] += np.float64(enter[j]) - np.float64(leave[j])
                 dst[j] = np.float32(total[j] / n)

@@ -305,24 +305,74 @@ def step2_masks(setup: StripSetup, scl: U8, border: npt.NDArray[np.bool_] | None
     """The step-2 masks of a strip given with its halo rows, shared by its bands.
 
     The strip covers its own rows plus up to :attr:`StripSetup.halo` rows above and below (fewer at the
-    tile edges); :func:`step2_band` returns the same rows — the caller keeps the strip's own.  ``border``:
+    tile edges); :func:`step2_band` computes the strip's own rows from them.  ``border``:
     the strip's no-data border mask when already known (``AdjacencySetup.border`` of an earlier call for
     the same rows; the one box mean of this function).
     """
     valid = scl > SceneClass.SATURATED_DEFECTIVE
+    return _step2_setup(setup, valid, class_mask(scl, CLOUD_CLASSES_AC), class_mask(scl, CLEAR_CLASSES), border)
+
+
+def step2_masks_upsampled(setup: StripSetup, scl: U8, shape: tuple[int, int], row0: int, row1: int,
+                          border: npt.NDArray[np.bool_] | None = None) -> AdjacencySetup:
+    """:func:`step2_masks` of rows ``row0:row1`` of the nearest-neighbour up-sampling of ``scl`` to ``shape``
+    (:func:`upsample_rows`), the three masks made in one pass from the coarse classes (a third of the time
+    of up-sampling the classes and looking each mask up)."""
+    rows, cols = _nearest_indices(scl.shape, shape, row0, row1)
+    n = (rows.size, cols.size)
+    valid, clouds, clear = np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_)
+    _upsampled_masks(np.ascontiguousarray(scl, dtype=np.uint8), rows, cols, _STEP2_CLASSES, valid, clouds, clear)
+    return _step2_setup(setup, valid, clouds, clear, border)
+
+
+def _step2_setup(setup: StripSetup, valid: npt.NDArray[np.bool_], clouds: npt.NDArray[np.bool_],
+                 clear: npt.NDArray[np.bool_], border: npt.NDArray[np.bool_] | None) -> AdjacencySetup:
     if border is None and setup.step2 and setup.any_nodata:
         frac = box_mean(valid.astype(np.float32), setup.box)
         border = (frac > 0) & (frac < BORDER_MASK_MAX)
-    return AdjacencySetup(valid, class_mask(scl, CLOUD_CLASSES_AC), class_mask(scl, CLEAR_CLASSES),
-                          setup.replace_clouds, setup.high_cloud, setup.box, border)
+    return AdjacencySetup(valid, clouds, clear, setup.replace_clouds, setup.high_cloud, setup.box, border)
 
 
-def step2_band(setup: StripSetup, adj: AdjacencySetup, band_id: str, rho: F32, fills: FillSums) -> F32:
-    """Step 2 of one band of a strip with its halo rows, with the strip's :func:`step2_masks`."""
+def _step2_class_table() -> npt.NDArray[np.uint8]:
+    """Per SCL code: bit 0 valid (above SATURATED_DEFECTIVE), bit 1 cloud (for the correction), bit 2 clear."""
+    table = np.zeros(256, np.uint8)
+    table[SceneClass.SATURATED_DEFECTIVE + 1:] |= 1
+    table[list(CLOUD_CLASSES_AC)] |= 2
+    table[list(CLEAR_CLASSES)] |= 4
+    return table
+
+
+_STEP2_CLASSES: Final[npt.NDArray[np.uint8]] = _step2_class_table()
+
+
+@numba.njit(cache=True, nogil=True)
+def _upsampled_masks(a, rows, cols, table, valid, clouds, clear):  # type: ignore[no-untyped-def]
+    """The three step-2 masks of ``a[np.ix_(rows, cols)]`` through ``table``; an output row whose source
+    row is the previous one's is a copy of it."""
+    for i in range(rows.size):
+        if i > 0 and rows[i] == rows[i - 1]:
+            valid[i] = valid[i - 1]
+            clouds[i] = clouds[i - 1]
+            clear[i] = clear[i - 1]
+            continue
+        src = a[rows[i]]
+        v, c, k = valid[i], clouds[i], clear[i]
+        for j in range(cols.size):
+            f = table[src[cols[j]]]
+            v[j] = (f & 1) != 0
+            c[j] = (f & 2) != 0
+            k[j] = (f & 4) != 0
+
+
+def step2_band(setup: StripSetup, adj: AdjacencySetup, band_id: str, rho: F32, fills: FillSums,
+               rows: tuple[int, int] | None = None) -> F32:
+    """Step 2 of one band of a strip with its halo rows, with the strip's :func:`step2_masks`; ``rows``:
+    only the rows ``r0:r1`` of the result (the strip's own, without the halo)."""
+    r0, r1 = rows or (0, rho.shape[0])
     if not setup.step2:
-        return np.where(adj.valid, rho, np.float32(0.0))
+        return np.where(adj.valid[r0:r1], rho[r0:r1], np.float32(0.0))
     centre = setup.tables[centre_cell(setup.cells)]
     bi = centre.index(band_id)
     q = centre.q[bi, setup.mean_index, setup.elevation_class]
     s = centre.s[bi, setup.mean_index, setup.elevation_class]
-    return correct_band(band_id, rho, q, s, adj, fill=fills.fill(setup, band_id))
+    return correct_band(band_id, rho, q, s, adj, fill=fills.fill(setup, band_id), rows=(r0, r1))
