@@ -32,7 +32,7 @@ from sen2cor.config.logsetup import configure_console, set_level
 from sen2cor.config.pb_gipp import PROCESSOR_VERSION
 from sen2cor.config.settings import MODES, RESOLUTIONS_M, L2ASettings, RunOptions, load_settings
 from sen2cor.errors import ProcessingError, ProductError, Sen2CorError
-from sen2cor.runtime import configure_process
+from sen2cor.runtime import configure_process, freeze_imports
 
 logger = logging.getLogger(__name__)
 
@@ -373,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if inputs is not None:
             return _run_batch(args, inputs, settings)
         run = _pipeline_run()
+        freeze_imports()
         logger.info("%s started: sen2cor %s (Sen2Cor %s compatible)", PROG, __version__, PROCESSOR_VERSION)
         start = time.perf_counter()
         result = run(options, settings)

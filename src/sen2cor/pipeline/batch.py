@@ -28,7 +28,7 @@ from typing import Final, Literal, Protocol
 
 from sen2cor.config.settings import L2ASettings
 from sen2cor.errors import ConfigError, ProcessingError, Sen2CorError
-from sen2cor.runtime import configure_process
+from sen2cor.runtime import configure_process, freeze_imports
 
 logger = logging.getLogger(__name__)
 
@@ -317,6 +317,7 @@ def process_tile(
     start = time.perf_counter()
     try:
         chain = resolve_entry(task.entry)
+        freeze_imports()
         start = time.perf_counter()  # the tile's time, without importing the chain
         result = chain(task.settings.options, task.settings)
     except Exception as exc:
