@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -38,6 +39,7 @@ from numpy.typing import NDArray
 from rasterio.windows import Window
 
 from sen2cor.errors import ConfigError
+from sen2cor.io.l2a.encode_plan import EncodeTimes, plan_next
 from sen2cor.io.l2a.raster import GTIFF_OPTIONS, JP2_LAYOUT, Georef, jp2_creation_options
 
 logger = logging.getLogger(__name__)
@@ -187,10 +189,10 @@ class StripImage:
 
 class _InMemoryImage:
     """An image already in memory, handed to :class:`StripImages` (:meth:`StripImages.submit`): its ``close``
-    writes it."""
+    writes it; ``seconds``: its predicted encoding time, if known."""
 
-    def __init__(self, path: Path, write: Callable[[], Path], nbytes: int) -> None:
-        self.path, self.nbytes = path, nbytes
+    def __init__(self, path: Path, write: Callable[[], Path], nbytes: int, seconds: float | None = None) -> None:
+        self.path, self.nbytes, self.seconds = path, nbytes, seconds
         self._write: Callable[[], Path] | None = write
 
     def close(self) -> Path:
@@ -214,13 +216,20 @@ class StripImages:
     at a time (the caller keeps the other core busy, and the memory of a 10 m run stays bounded); from :meth:`finish_all` on, when the computing is over, ``workers`` at a time (the
     codec works on one core per image, :func:`sen2cor.runtime.configure_codec`).  Each encoding takes the
     largest complete image not yet encoded, so that the longest (a 10 m TCI: 35 s) does not end the run
-    alone on one core (docs/benchmarks.md, session 18).
+    alone on one core (docs/benchmarks.md, session 18); from :meth:`finish_all` on, given ``times`` (the
+    encodings of the earlier run, :class:`~sen2cor.io.l2a.encode_plan.EncodeTimes`), the first image of the
+    order predicted to end soonest (:func:`~sen2cor.io.l2a.encode_plan.plan_next`; session 24).
     """
 
     def __init__(self, images: dict[str, StripImage], workers: int = 1,
-                 on_written: Callable[[Path], object] = lambda _: None) -> None:
+                 on_written: Callable[[Path], object] = lambda _: None,
+                 times: EncodeTimes | None = None) -> None:
         self._strips = images
         self._on_written = on_written  # called with the path of each strip image once it is encoded
+        self._times = times  # predicts (and records) encoding seconds: the order at the end (plan_next)
+        self._workers = max(1, workers)
+        self._running: dict[str, tuple[float, float | None]] = {}  # start, predicted seconds
+        self._measured = [0.0, 0.0]  # seconds taken and predicted by the strip images encoded so far
         self._images: dict[str, StripImage | _InMemoryImage] = dict(images)  # and those handed over whole
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="strip-encode")
         self._slots = threading.Semaphore(1)
@@ -246,7 +255,11 @@ class StripImages:
         key = str(path)
         if key in self._images:
             raise ValueError(f"{path.name} is handed over twice")
-        self._images[key] = _InMemoryImage(path, partial(fn, *args, **kwargs), int(cost))
+        seconds = None
+        data = args[1] if len(args) > 1 else None
+        if self._times is not None and isinstance(data, np.ndarray) and data.ndim >= 2:
+            seconds = self._times.predict(path, data.size)
+        self._images[key] = _InMemoryImage(path, partial(fn, *args, **kwargs), int(cost), seconds)
         return path
 
     def __contains__(self, key: object) -> bool:
@@ -270,18 +283,68 @@ class StripImages:
         self._jobs.append(self._pool.submit(self._encode_largest))
 
     def _encode_largest(self) -> Path:
-        """Encode the largest complete image (the first finished of equal ones)."""
+        """Encode the next complete image: the largest (the first finished of equal ones), or once the
+        computing is over (:meth:`finish_all`), the first of the order predicted to end soonest
+        (:func:`~sen2cor.io.l2a.encode_plan.plan_next`)."""
         with self._slots:
             with self._lock:
-                key = max(self._complete, key=lambda k: self._images[k].nbytes)
+                key = self._planned() or max(self._complete, key=lambda k: self._images[k].nbytes)
                 self._complete.remove(key)
+                predicted = self._predict(key)
+                self._running[key] = (time.monotonic(), predicted)
             if self._discarding:
                 raise RuntimeError(f"{key}: not encoded, the run failed")
             image = self._images[key]
-            path = image.close()
+            try:
+                path = image.close()
+            finally:
+                with self._lock:
+                    start, _ = self._running.pop(key)
+            seconds = time.monotonic() - start
             if isinstance(image, StripImage):
+                if self._times is not None:
+                    self._times.record(path, seconds, image.shape[0] * image.shape[1] * image.count)
+                if predicted:
+                    with self._lock:
+                        self._measured[0] += seconds
+                        self._measured[1] += predicted
                 self._on_written(path)
             return path
+
+    def _predict(self, key: str) -> float | None:
+        """Predicted seconds to encode image ``key`` (:class:`~sen2cor.io.l2a.encode_plan.EncodeTimes`)."""
+        image = self._images[key]
+        if self._times is None:
+            return None
+        if isinstance(image, StripImage):
+            return self._times.predict(image.path, image.shape[0] * image.shape[1] * image.count)
+        return image.seconds
+
+    def _planned(self) -> str | None:
+        """With the computing over and several workers: the complete strip image that starts the order of
+        the earliest predicted end, the strip images' predictions scaled by the ratio measured so far in
+        this run (in-memory images come after them, counted as divisible filler); None without predictions
+        for every complete strip image (the caller then takes the largest)."""
+        if self._more_slots or self._workers < 2 or self._times is None:
+            return None
+        scale = self._measured[0] / self._measured[1] if self._measured[1] > 0 else 1.0
+        jobs: dict[str, float] = {}
+        filler = 0.0
+        for key in self._complete:
+            predicted = self._predict(key)
+            if isinstance(self._images[key], StripImage):
+                if predicted is None:
+                    return None
+                jobs[key] = predicted * scale
+            else:
+                filler += predicted or 0.0
+        if len(jobs) < 2:
+            return None
+        now = time.monotonic()
+        busy = [max(0.0, (p or 0.0) * (scale if isinstance(self._images[k], StripImage) else 1.0) - (now - t))
+                for k, (t, p) in self._running.items()]
+        busy += [0.0] * max(0, self._workers - 1 - len(busy))
+        return plan_next(jobs, busy[:self._workers - 1], filler)
 
     def _all_slots(self) -> None:
         for _ in range(self._more_slots):

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from sen2cor.io.l2a import aggregate, encode
 from sen2cor.io.l2a.inspire import write_inspire
 from sen2cor.io.l2a.layout import ProductLayout, find_existing_product
 from sen2cor.io.l2a.checksums import BackgroundChecksums
+from sen2cor.io.l2a.encode_plan import EncodeTimes
 from sen2cor.io.l2a.manifest import write_html, write_manifest, write_rep_info
 from sen2cor.io.l2a.mtd_base import (
     L1CDocuments,
@@ -141,6 +143,7 @@ class L2AWriter:
         self._metadata_written = False
         self._deferred_60 = EncodeJobs()  # see write_resolution(defer=True)
         self._checksums = BackgroundChecksums()  # of the images, for manifest.safe
+        self._times = EncodeTimes()  # of the images encoded: the order at the end of the next run
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -326,7 +329,7 @@ class L2AWriter:
             for img in made.values():
                 img.discard()
             raise
-        images = StripImages(made, workers=self.threads, on_written=self._checksums.add)
+        images = StripImages(made, workers=self.threads, on_written=self._checksums.add, times=self._times)
         try:
             self._write_deferred(images)
             yield images
@@ -413,8 +416,10 @@ class L2AWriter:
                            threads=self.threads, cog=cog, cost=data.nbytes)]
 
     def _write_image(self, path: Path, *args: object, **kwargs: object) -> Path:
-        """:func:`~sen2cor.io.l2a.raster.write_image`, then the file's checksum in the background."""
+        """:func:`~sen2cor.io.l2a.raster.write_image` (timed), then the file's checksum in the background."""
+        start = time.monotonic()
         written = write_image(path, *args, **kwargs)  # type: ignore[arg-type]
+        self._times.record(written, time.monotonic() - start, int(np.size(args[0])))
         self._checksums.add(written)
         return written
 
