@@ -56,11 +56,12 @@ def box_mean(a: npt.ArrayLike, size: int, mode: str = "nearest", out: F32 | None
     if mode not in EDGE_MODES:
         raise ValueError(f"box_mean: mode {mode!r} is not one of {sorted(EDGE_MODES)}")
     src = np.ascontiguousarray(a, dtype=np.float32)
-    r0, r1 = (0, src.shape[0]) if rows is None or src.ndim != 2 else rows
-    if not 0 <= r0 <= r1 <= src.shape[0]:
-        raise ValueError(f"box_mean: rows {rows} outside the {src.shape[0]} rows of the image")
+    r0, r1 = rows if rows is not None else (0, src.shape[0] if src.ndim else 0)
+    if rows is not None and (src.ndim < 1 or not 0 <= r0 <= r1 <= src.shape[0]):
+        raise ValueError(f"box_mean: rows {rows} outside the rows of the {src.shape} image")
     if src.ndim != 2 or src.size == 0:
         res = ndimage.uniform_filter(src, size=int(size), mode=mode).astype(np.float32, copy=False)
+        res = res if rows is None else res[r0:r1]
         if out is None:
             return res
         out[...] = res
