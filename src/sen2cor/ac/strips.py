@@ -12,7 +12,7 @@ in row strips of the tile:
 2. :func:`step1_strip` on each strip — step-1 reflectance, whose sums :class:`FillSums` collects for the
    no-data / cloud fill of the box mean;
 3. :func:`step2_masks` and :func:`step2_band` on each strip extended by :attr:`StripSetup.halo` rows on
-   both sides, one band at a time — adjacency and spherical albedo; the halo rows are dropped.
+   both sides, one band at a time — adjacency and spherical albedo of the strip's own rows.
 
 The result equals :func:`sen2cor.ac.correct.correct_resolution` with ``previous`` on the whole tile up to
 floating-point summation order (``tests/pipeline/test_ten_metre.py``).  Rugged terrain (terrain iteration, BRDF)
@@ -237,15 +237,17 @@ def step1_strip(setup: StripSetup, row0: int, toa: dict[str, F32], sun_zenith: F
     return out
 
 
-def _fill_class_table() -> npt.NDArray[np.uint8]:
-    """Per SCL code: bit 0 set for valid classes (above SATURATED_DEFECTIVE), bit 1 for the clear ones."""
+def _class_bits_table() -> npt.NDArray[np.uint8]:
+    """Per SCL code: bit 0 set for valid classes (above SATURATED_DEFECTIVE), bit 1 for the clear ones, bit 2
+    for the clouds of the correction (``CLOUD_CLASSES_AC``)."""
     table = np.zeros(256, np.uint8)
     table[SceneClass.SATURATED_DEFECTIVE + 1:] |= 1
     table[list(CLEAR_CLASSES)] |= 2
+    table[list(CLOUD_CLASSES_AC)] |= 4
     return table
 
 
-_FILL_CLASSES: Final[npt.NDArray[np.uint8]] = _fill_class_table()
+_CLASS_BITS: Final[npt.NDArray[np.uint8]] = _class_bits_table()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -284,7 +286,7 @@ class FillSums:
 
         One compiled pass per band (no masked copies: a third of the step-1 time otherwise), summed row by
         row in float64: the same sums as NumPy's up to float64 rounding (``tests/ac/test_upsample.py``)."""
-        return {b: _fill_sums(np.ascontiguousarray(r, dtype=np.float32), np.ascontiguousarray(scl), _FILL_CLASSES)
+        return {b: _fill_sums(np.ascontiguousarray(r, dtype=np.float32), np.ascontiguousarray(scl), _CLASS_BITS)
                 for b, r in rho.items()}
 
     def add(self, sums: dict[str, npt.NDArray[np.float64]]) -> None:
@@ -301,54 +303,31 @@ class FillSums:
         return BackgroundFill(nodata, clouds)
 
 
-def step2_masks(setup: StripSetup, scl: U8, border: npt.NDArray[np.bool_] | None = None) -> AdjacencySetup:
-    """The step-2 masks of a strip given with its halo rows, shared by its bands.
+def step2_masks(setup: StripSetup, scl: U8, shape: tuple[int, int], row0: int, row1: int,
+                border: npt.NDArray[np.bool_] | None = None) -> AdjacencySetup:
+    """The step-2 masks of rows ``row0:row1`` (a strip with its halo rows) of the nearest-neighbour
+    up-sampling of ``scl`` to ``shape`` (:func:`upsample_rows`), shared by the strip's bands.
 
     The strip covers its own rows plus up to :attr:`StripSetup.halo` rows above and below (fewer at the
-    tile edges); :func:`step2_band` computes the strip's own rows from them.  ``border``:
-    the strip's no-data border mask when already known (``AdjacencySetup.border`` of an earlier call for
-    the same rows; the one box mean of this function).
+    tile edges); :func:`step2_band` computes the strip's own rows from them.  The three masks are made in one
+    pass from the coarse classes (a third of the time of up-sampling the classes and looking each mask up).
+    ``border``: the strip's no-data border mask when already known (``AdjacencySetup.border`` of an earlier
+    call for the same rows; the one box mean of this function).
     """
-    valid = scl > SceneClass.SATURATED_DEFECTIVE
-    return _step2_setup(setup, valid, class_mask(scl, CLOUD_CLASSES_AC), class_mask(scl, CLEAR_CLASSES), border)
-
-
-def step2_masks_upsampled(setup: StripSetup, scl: U8, shape: tuple[int, int], row0: int, row1: int,
-                          border: npt.NDArray[np.bool_] | None = None) -> AdjacencySetup:
-    """:func:`step2_masks` of rows ``row0:row1`` of the nearest-neighbour up-sampling of ``scl`` to ``shape``
-    (:func:`upsample_rows`), the three masks made in one pass from the coarse classes (a third of the time
-    of up-sampling the classes and looking each mask up)."""
     rows, cols = _nearest_indices(scl.shape, shape, row0, row1)
     n = (rows.size, cols.size)
     valid, clouds, clear = np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_)
-    _upsampled_masks(np.ascontiguousarray(scl, dtype=np.uint8), rows, cols, _STEP2_CLASSES, valid, clouds, clear)
-    return _step2_setup(setup, valid, clouds, clear, border)
-
-
-def _step2_setup(setup: StripSetup, valid: npt.NDArray[np.bool_], clouds: npt.NDArray[np.bool_],
-                 clear: npt.NDArray[np.bool_], border: npt.NDArray[np.bool_] | None) -> AdjacencySetup:
+    _upsampled_masks(np.ascontiguousarray(scl, dtype=np.uint8), rows, cols, _CLASS_BITS, valid, clouds, clear)
     if border is None and setup.step2 and setup.any_nodata:
         frac = box_mean(valid.astype(np.float32), setup.box)
         border = (frac > 0) & (frac < BORDER_MASK_MAX)
     return AdjacencySetup(valid, clouds, clear, setup.replace_clouds, setup.high_cloud, setup.box, border)
 
 
-def _step2_class_table() -> npt.NDArray[np.uint8]:
-    """Per SCL code: bit 0 valid (above SATURATED_DEFECTIVE), bit 1 cloud (for the correction), bit 2 clear."""
-    table = np.zeros(256, np.uint8)
-    table[SceneClass.SATURATED_DEFECTIVE + 1:] |= 1
-    table[list(CLOUD_CLASSES_AC)] |= 2
-    table[list(CLEAR_CLASSES)] |= 4
-    return table
-
-
-_STEP2_CLASSES: Final[npt.NDArray[np.uint8]] = _step2_class_table()
-
-
 @numba.njit(cache=True, nogil=True)
 def _upsampled_masks(a, rows, cols, table, valid, clouds, clear):  # type: ignore[no-untyped-def]
-    """The three step-2 masks of ``a[np.ix_(rows, cols)]`` through ``table``; an output row whose source
-    row is the previous one's is a copy of it."""
+    """The valid, cloud and clear masks of ``a[np.ix_(rows, cols)]`` through ``table`` (bits 0, 2 and 1 of
+    :data:`_CLASS_BITS`); an output row whose source row is the previous one's is a copy of it."""
     for i in range(rows.size):
         if i > 0 and rows[i] == rows[i - 1]:
             valid[i] = valid[i - 1]
@@ -360,8 +339,8 @@ def _upsampled_masks(a, rows, cols, table, valid, clouds, clear):  # type: ignor
         for j in range(cols.size):
             f = table[src[cols[j]]]
             v[j] = (f & 1) != 0
-            c[j] = (f & 2) != 0
-            k[j] = (f & 4) != 0
+            c[j] = (f & 4) != 0
+            k[j] = (f & 2) != 0
 
 
 def step2_band(setup: StripSetup, adj: AdjacencySetup, band_id: str, rho: F32, fills: FillSums,

@@ -330,7 +330,7 @@ def _pass2(writer: L2AWriter, images: StripImages, setup: st.StripSetup, scl20, 
         known = borders.get(r0)  # set by the first band's strip (jobs start in order, at most a few at once)
         border = None if known is None else np.unpackbits(known[0], count=known[1][0] * known[1][1]
                                                           ).reshape(known[1]).view(np.bool_)
-        adj = st.step2_masks_upsampled(setup, scl20, shape, h0, h1, border)
+        adj = st.step2_masks(setup, scl20, shape, h0, h1, border)
         if r0 not in borders:  # the border's box mean once per strip, not once per band
             borders[r0] = None if adj.border is None else (np.packbits(adj.border), adj.border.shape)
         v = st.step2_band(setup, adj, b, spill.rows(b, h0, h1), sums, rows=(r0 - h0, r1 - h0))
