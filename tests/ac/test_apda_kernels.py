@@ -78,3 +78,27 @@ def test_apda_step_equals_the_numpy_formulation() -> None:
     assert 0.2 < ok.mean() < 0.9 and np.any(expected[ok] == 0.0) and not ok[200:210].any()
     np.testing.assert_array_equal(u[~ok], u0[~ok])
     np.testing.assert_allclose(u[ok], expected[ok], rtol=1e-13, atol=0.0)
+
+
+def test_apda_step_with_runs_of_equal_positions() -> None:
+    """The kernel keeps the path radiance and the fit of a (WV, height) position while it repeats (a flat
+    tile: every height 0; the first iteration: every WV position 1): runs of equal positions, a NaN height
+    inside a run and a change of height alone give the values of the per-pixel NumPy formulation."""
+    rng = np.random.default_rng(21)
+    n = 6000
+    table = SimpleNamespace(lp_ref=rng.uniform(0.1, 5.0, (9, 11)), lp_abs=rng.uniform(0.05, 3.0, (9, 11)))
+    w = np.repeat(rng.uniform(0.0, 8.0, n // 500), 500)
+    h = np.repeat(rng.uniform(0.0, 10.0, n // 1500), 1500)
+    w[:1500], h[:1500] = 1.0, 0.0  # a flat tile's first iteration
+    h[700], h[2500:2510] = np.nan, 3.0  # a NaN height, a change of height alone
+    l_ref = rng.uniform(0.0, 40.0, n)
+    l_abs = rng.uniform(0.0, 30.0, n)
+    coef = np.column_stack([rng.uniform(0.8, 1.2, 11), rng.uniform(0.01, 0.2, 11), rng.uniform(0.4, 0.9, 11)])
+    u0 = rng.uniform(0.0, 5000.0, n)
+    expected, expected_ok = _step_reference(l_ref, l_abs, w, h, table, coef, u0)
+    u = u0.copy()
+    ok = wv._apda_step(l_ref, l_abs, w, h, table, coef, u)
+    np.testing.assert_array_equal(ok, expected_ok)
+    assert 0.2 < ok[:1500].mean() < 0.9
+    np.testing.assert_array_equal(u[~ok], u0[~ok])
+    np.testing.assert_allclose(u[ok], expected[ok], rtol=1e-13, atol=0.0)

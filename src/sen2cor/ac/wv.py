@@ -195,19 +195,33 @@ def _apda_step(l_ref: F64, l_abs: F64, w_pos: F64, h_pos: F64, table: ApdaTable,
 def _apda_step_kernel(l_ref, l_abs, w_pos, h_pos, lp_ref, lp_abs, coef, u, ok):  # type: ignore[no-untyped-def]
     """See :func:`_apda_step`."""
     n = coef.shape[0]
+    # what depends on the pixel's (WV, height) position alone is computed again only where the position
+    # changes (without a DEM every height is 0; the first iteration's WV position is 1 everywhere)
+    last_w, last_h = np.nan, np.nan
+    lp_r = lp_a = 0.0
+    last_fit_h = np.nan
+    log_a = neg_b = inv_c = 0.0
     for p in range(l_ref.size):
-        ref = l_ref[p] - _bilinear_at(lp_ref, w_pos[p], h_pos[p])
-        mea = l_abs[p] - _bilinear_at(lp_abs, w_pos[p], h_pos[p])
+        w, h = w_pos[p], h_pos[p]
+        if w != last_w or h != last_h:  # NaN never equals: always computed again
+            last_w, last_h = w, h
+            lp_r = _bilinear_at(lp_ref, w, h)
+            lp_a = _bilinear_at(lp_abs, w, h)
+        ref = l_ref[p] - lp_r
+        mea = l_abs[p] - lp_a
         ratio = mea / ref if ref > 0.0 else 0.0
         good = ratio > 0.0 and ratio <= 1.0
         ok[p] = good
         if good:
-            j = _level(h_pos[p], n)
-            t = min(max(h_pos[p] - j, 0.0), 1.0)
-            a = (1.0 - t) * coef[j, 0] + t * coef[j + 1, 0]
-            b = (1.0 - t) * coef[j, 1] + t * coef[j + 1, 1]
-            c = (1.0 - t) * coef[j, 2] + t * coef[j + 1, 2]
-            x = np.power((np.log(ratio) - np.log(a)) / (-b), 1.0 / c)
+            if h != last_fit_h:
+                last_fit_h = h
+                j = _level(h, n)
+                t = min(max(h - j, 0.0), 1.0)
+                a = (1.0 - t) * coef[j, 0] + t * coef[j + 1, 0]
+                b = (1.0 - t) * coef[j, 1] + t * coef[j + 1, 1]
+                c = (1.0 - t) * coef[j, 2] + t * coef[j + 1, 2]
+                log_a, neg_b, inv_c = np.log(a), -b, 1.0 / c
+            x = np.power((np.log(ratio) - log_a) / neg_b, inv_c)
             u[p] = x if np.isfinite(x) else 0.0
 
 
