@@ -434,7 +434,7 @@ def report(r: RunResult, floor: codec_floor.Floor | None, decode_load: list[floa
 def compile_package() -> None:
     """Write the package's bytecode, as a wheel install does: with ``PYTHONDONTWRITEBYTECODE`` set (as on
     the benchmark machine) an editable install never writes it, and each run compiled the ≈ 90 modules of
-    the chain again (0.2 s of start-up, session 25)."""
+    the chain again (0.2 s under cProfile, 0.05–0.1 s without; session 25)."""
     import sen2cor
 
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(sen2cor.__file__).parent)], check=True)
