@@ -46,7 +46,7 @@ lut-report: $(STAMP)
 
 # --- benchmark --- (full-tile performance, issue 8; see docs/benchmarks.md)
 # The 10980² L1C is built once into $(BENCH_DIR) (outside the repository) and then re-used.
-# Extra options for tools/bench/run_bench.py: BENCH_ARGS="--profile", "--mode r10 --mode r60", "--no-floor" …
+# Extra options for tools/bench/run_bench.py: BENCH_ARGS="--profile", "--mode r10 --mode r60", "--no-floor", "--repeat 3" …
 BENCH_DIR ?= $(HOME)/.cache/sen2cor-bench
 BENCH_ARGS ?=
 BENCH_PRODUCT := $(BENCH_DIR)/l1c/build.json

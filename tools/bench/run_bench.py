@@ -16,7 +16,11 @@ if missing) into a fresh output folder and reports
 Usage::
 
     nice -n 19 .venv/bin/python tools/bench/run_bench.py [--mode default|tif|sc_only|r10|r20|r60 ...]
-        [--profile] [--no-floor] [--bench-dir D]
+        [--profile] [--no-floor] [--repeat N] [--bench-dir D]
+
+``--repeat N`` runs each mode N times, each run followed by a floor of its own, and prints the median
+``wall / floor``: on a VM whose speed drifts by ±10 % within an hour, one run and one floor measured
+minutes apart decide little (docs/benchmarks.md, session 25).
 
 Results: printed, and saved as JSON in ``$BENCH_DIR/results/``; the run log and (``--profile``) the
 py-spy samples and their top functions are kept in ``$BENCH_DIR/out/``.
@@ -31,6 +35,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -451,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="sample the run with py-spy (adds overhead)")
     ap.add_argument("--keep-output", action="store_true", help="keep the L2A products in $BENCH_DIR/out")
     ap.add_argument("--l1c", type=Path, help="benchmark this L1C product instead of the cached full tile")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run each mode N times, each run followed by its own decode and encode floor, and "
+                         "print the median ratio (the host's speed drifts between runs)")
     args = ap.parse_args(argv)
     modes = args.mode or ["default"]
 
@@ -471,12 +479,13 @@ def main(argv: list[str] | None = None) -> int:
     decode_load: list[float] | None = None
     threads = args.threads or codec_floor.default_threads()
     worst = 0
-    for mode in modes:
+    ratios: dict[str, list[float]] = {}
+    for mode in [m for m in modes for _ in range(max(1, args.repeat))]:
         print(f"running {mode} …", flush=True)  # noqa: T201
         r = run_mode(mode, l1c, args.bench_dir, args.interval, args.profile)
         floor = None
         if not args.no_floor:
-            if decode is None:
+            if decode is None or args.repeat > 1:  # repeated: each run with a floor measured beside it
                 decode_load = [round(x, 2) for x in os.getloadavg()]
                 decode = codec_floor.measure_apart(l1c, None, threads).decode
             floor = codec_floor.Floor(threads=threads, decode=decode)
@@ -484,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                 enc = codec_floor.measure_apart(None, Path(r.product), threads, _scratch(args.bench_dir))
                 floor.encode, floor.encode_wall_s = enc.encode, enc.encode_wall_s
         lines = report(r, floor, decode_load, full_tile=args.l1c is None)
+        if floor is not None and floor.total_s > 0:
+            ratios.setdefault(mode, []).append(r.wall_s / floor.total_s)
         print("\n".join(lines), flush=True)  # noqa: T201
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         record = {"machine": info, "product": str(l1c), "run": r.__dict__,
@@ -492,6 +503,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_output and r.product:
             shutil.rmtree(Path(r.product).parent, ignore_errors=True)
         worst = max(worst, r.exit_code)
+    if args.repeat > 1:
+        for mode, values in ratios.items():
+            print(f"{mode}: wall / codec floor over {len(values)} runs: median {statistics.median(values):.2f} "  # noqa: T201
+                  f"(min {min(values):.2f}, max {max(values):.2f}; "
+                  f"{sum(v <= 1.2 for v in values)} of {len(values)} ≤ 1.2)")
     return 1 if worst else 0
 
 
