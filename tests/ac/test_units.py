@@ -9,7 +9,8 @@ import pytest
 
 from sen2cor.ac import aot, brdf, cams, cirrus, ddv, rt, setup, wv_columns
 from sen2cor.ac.adjacency import adjacency_pixels, has_adjacency, setup_adjacency
-from sen2cor.ac.boa import blue_lp_factors, has_nonzero
+from sen2cor.ac.boa import blue_lp_factors
+from sen2cor.physics.radiometry import has_nonzero
 from sen2cor.ac.parameters import AcParameters
 from sen2cor.errors import ConfigError
 from sen2cor.physics import visibility as vis_mod
@@ -228,7 +229,7 @@ def test_ddv_selection_by_strips_equals_one_strip(monkeypatch) -> None:  # type:
 
 
 def test_has_nonzero_is_any_for_every_layout() -> None:
-    """The early-exit check of a cell's DN (:func:`sen2cor.ac.boa.has_nonzero`) answers as ``ndarray.any``
+    """The early-exit check of a cell's DN (:func:`sen2cor.physics.radiometry.has_nonzero`) answers as ``ndarray.any``
     on contiguous, strided and empty windows, wherever the one non-zero value sits."""
     dn = np.zeros((7, 9), np.uint16)
     windows = [np.s_[:, :], np.s_[2:5, 3:8], np.s_[::2, 1::3], np.s_[:, 4:4], np.s_[6:, 8:]]

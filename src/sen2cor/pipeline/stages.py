@@ -18,12 +18,12 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from sen2cor.ac.boa import has_nonzero
 from sen2cor.config.settings import L2ASettings
 from sen2cor.io.l1c_bands import BandReader
 from sen2cor.io.l1c_model import L1CProduct
 from sen2cor.io.l2a.resolution_images import ResolutionImages
 from sen2cor.io.l2a.results import ProcessingInfo, ResolutionResult
+from sen2cor.physics.radiometry import has_nonzero
 from sen2cor.physics.toa_image import ToaImage
 from sen2cor.pipeline import inputs as inp
 from sen2cor.pipeline.aux_inputs import AuxInputs, load_aux, merge_info
