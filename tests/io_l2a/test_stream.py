@@ -297,6 +297,7 @@ def test_fill_runs_kept_jobs_on_idle_workers_while_the_pool_is_busy() -> None:
     jobs.submit(write, "B02_60m", cost=2)
     assert pool.fill(jobs) == 2
     pool.wait()
+    jobs.wait_started()
     assert ran == ["TCI_60m", "B01_60m"] and len(jobs) == 1
     assert threading.get_ident() not in {threads["TCI_60m"], threads["B01_60m"]}
     later = EncoderPool(1)
@@ -304,3 +305,46 @@ def test_fill_runs_kept_jobs_on_idle_workers_while_the_pool_is_busy() -> None:
     idle = EncoderPool(2)  # nothing running: nothing is started
     jobs.submit(write, "AOT_60m")
     assert idle.fill(jobs) == 0 and len(jobs) == 1
+
+
+def test_a_filler_still_running_is_waited_for_by_its_jobs_not_by_the_pool() -> None:
+    """The pool's ``wait`` returns once its own encodings are done, while a job ``fill`` started runs on
+    (the next run's set-up goes on beside it); ``EncodeJobs.wait_started`` waits for it and re-raises its
+    failure, ``clear`` (a failed run) waits for it without raising."""
+    encode, release, started, _ = _holding_encoder()
+    pool = EncoderPool(2)
+    pool.submit(encode, "last_20m", hold=True)
+    assert started.wait(5.0)
+    filler_running, filler_release = threading.Event(), threading.Event()
+
+    def slow(path: str, fail: bool = False) -> Path:
+        filler_running.set()
+        release.set()  # the pool's own encoding ends while the filler runs
+        assert filler_release.wait(5.0)
+        if fail:
+            raise OSError(f"{path}: disk full")
+        return Path(path)
+
+    jobs = EncodeJobs()
+    jobs.submit(slow, "B01_60m", fail=True, cost=2)
+    assert pool.fill(jobs) == 1
+    pool.wait()  # returns with the filler still running
+    assert filler_running.is_set() and not filler_release.is_set()
+    filler_release.set()
+    with pytest.raises(OSError, match="B01_60m: disk full"):
+        jobs.wait_started()
+    jobs.wait_started()  # nothing left to wait for
+
+    filler_running.clear()
+    filler_release.clear()
+    release.clear()
+    started.clear()
+    again = EncoderPool(2)
+    again.submit(encode, "last_20m", hold=True)
+    assert started.wait(5.0)
+    jobs.submit(slow, "B02_60m", fail=True, cost=2)
+    assert again.fill(jobs) == 1
+    again.wait()
+    threading.Timer(0.2, filler_release.set).start()
+    jobs.clear()  # waits for the failing filler, raises nothing
+    assert filler_release.is_set() and len(jobs) == 0

@@ -131,7 +131,8 @@ class ResolutionImages:
     def finish(self, fill: EncodeJobs | None = None) -> list[Path]:
         """Wait for every encoding (re-raising the first failure); returns the files written (not those of
         ``fill``: jobs of another resolution, started on the workers the last images leave idle while they
-        are encoded, :meth:`EncoderPool.fill`; those not started stay in ``fill``)."""
+        are encoded, :meth:`EncoderPool.fill`, and not waited for here (:meth:`EncodeJobs.wait_started`);
+        those not started stay in ``fill``)."""
         if self._encoder is None:
             return list(self._written)
         encoder, self._encoder = self._encoder, None

@@ -397,6 +397,7 @@ class EncoderPool:
         self.slots = threading.BoundedSemaphore(pending or 2 * workers)
         self.caller_runs = caller_runs
         self.futures: list[Future[Path]] = []
+        self._fillers: list[Future[Path]] = []  # jobs of another set run by fill()
         self._waiting: dict[Callable[[], Path], tuple[Future[Path], float]] = {}  # not started yet
         self._lock = threading.Lock()
 
@@ -444,12 +445,15 @@ class EncoderPool:
 
     def fill(self, jobs: EncodeJobs, busy: list[Future[Path]] | None = None) -> int:
         """Run ``jobs`` (the first first) on this pool's idle workers for as long as its own encodings, or
-        ``busy`` (another pool's), still run, one job per idle worker; the jobs not started stay in ``jobs``
-        (:meth:`wait` waits for those started).  Returns how many were started.
+        ``busy`` (another pool's), still run, one job per idle worker; the jobs not started stay in ``jobs``.
+        Returns how many were started.
 
         The last images of a 20 m run keep only one of two cores busy (the codec works on one core per
         image): ≈ 5 idle core-s per full tile, which the 60 m aggregates, kept for the 10 m run, fill
-        (docs/benchmarks.md, session 23).
+        (docs/benchmarks.md, session 23).  The jobs started are ``jobs``' to wait for
+        (:meth:`EncodeJobs.wait_started`), not this pool's: :meth:`wait` returns when its own encodings
+        are done, and the caller goes on while the last filler ends (a 60 m image, ≈ 1 s of the core that
+        the 10 m run's set-up, on one core, left idle; docs/benchmarks.md, session 26).
         """
         if self.pool is None:
             return 0
@@ -463,7 +467,8 @@ class EncoderPool:
             if len(running) + len(filling) < self.workers:
                 future = self.pool.submit(jobs.pop())
                 started.append(future)
-                self.futures.append(future)
+                jobs.started(future)
+                self._fillers.append(future)
             else:
                 wait(running + filling, return_when=FIRST_COMPLETED)
         return len(started)
@@ -473,8 +478,8 @@ class EncoderPool:
             return
         try:
             errors = [f.exception() for f in self.futures]
-        finally:
-            self.pool.shutdown(wait=True)
+        finally:  # fillers still running end on their own (EncodeJobs.wait_started)
+            self.pool.shutdown(wait=all(f.done() for f in self._fillers))
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
@@ -483,11 +488,13 @@ class EncoderPool:
 class EncodeJobs:
     """Image writes kept for later, collected through the encoders' ``submit`` (``fn(*args, **kwargs)``,
     ``args[0]`` the path it writes, ``cost`` its size): handed to an encoder by :meth:`hand_to`, or run on
-    a pool's idle workers by :meth:`EncoderPool.fill`.  The writer keeps the 60 m images aggregated from a
-    20 m run in one for the 10 m run (:meth:`sen2cor.io.l2a.writer.L2AWriter.write_resolution`, ``defer``)."""
+    a pool's idle workers by :meth:`EncoderPool.fill` (those are waited for with :meth:`wait_started`).
+    The writer keeps the 60 m images aggregated from a 20 m run in one for the 10 m run
+    (:meth:`sen2cor.io.l2a.writer.L2AWriter.write_resolution`, ``defer``)."""
 
     def __init__(self) -> None:
         self._jobs: deque[tuple[Callable[..., Path], tuple[object, ...], dict[str, object], float]] = deque()
+        self._started: list[Future[Path]] = []
 
     def submit(self, fn: Callable[..., Path], *args: object, cost: float = 0.0, **kwargs: object) -> Path:
         """Keep ``fn(*args, **kwargs)`` for later; returns the path it will write (``args[0]``)."""
@@ -507,6 +514,20 @@ class EncodeJobs:
         jobs, self._jobs = self._jobs, deque()
         return [encoder.submit(fn, *args, cost=cost, **kwargs) for fn, args, kwargs, cost in jobs]
 
+    def started(self, future: Future[Path]) -> None:
+        """A job taken out (:meth:`pop`) now runs as ``future``: :meth:`wait_started` waits for it."""
+        self._started.append(future)
+
+    def wait_started(self) -> None:
+        """Wait for the jobs started elsewhere (:meth:`started`); re-raises the first failure."""
+        started, self._started = self._started, []
+        first = next((e for e in [f.exception() for f in started] if e is not None), None)
+        if first is not None:
+            raise first
+
     def clear(self) -> None:
-        """Drop the jobs kept (the run failed)."""
+        """Drop the jobs kept and wait for those started, whatever their outcome (the run failed: the
+        temporary product is removed next)."""
         self._jobs.clear()
+        started, self._started = self._started, []
+        wait(started)

@@ -206,6 +206,7 @@ class L2AWriter:
         if not self._metadata_written:
             self.write_metadata()
         write_html(layout, self.l1c, self.now, log_file)
+        self._deferred_60.wait_started()
         self._checksums.close()
         write_manifest(layout, self.l1c, self._footprint(), self.now, self._checksums.known)
         if self.target.exists():
@@ -250,7 +251,8 @@ class L2AWriter:
             leave idle (:meth:`StripImages.submit`) (the metadata writes them if no run came); those this
             run's own last images leave idle start some of them (:meth:`EncoderPool.fill`).  This run's
             own encodings are waited for: left running into the 10 m run's start (session 18) they took the
-            peak to 2.10 GB on a slower host (docs/benchmarks.md, session 19).
+            peak to 2.10 GB on a slower host (docs/benchmarks.md, session 19); a 60 m image started beside
+            them is not (:meth:`EncoderPool.fill`), the metadata and :meth:`finalise` wait for it.
 
         Returns
         -------
@@ -457,6 +459,7 @@ class L2AWriter:
 
         ``info`` replaces the writer's settings/results (same baseline and format required).
         """
+        self._deferred_60.wait_started()  # those started beside the last images of their run
         if self._deferred_60:  # no run came after the one that deferred them
             pool = EncoderPool(self.threads)
             self._write_deferred(pool)
