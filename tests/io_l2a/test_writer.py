@@ -351,8 +351,6 @@ def test_deferred_60m_images_are_written_by_the_next_run_or_the_metadata(product
             images.put_boa(band_id, r20.boa[band_id].copy(), r20.scl == 0)
         rest = dataclasses.replace(r20, boa={b: v for b, v in r20.boa.items() if b not in images.added})
         writer.write_resolution(rest, aggregate_to_60=True, b09_60m=product["b09"], images=images, defer=True)
-        # some may have been started on the workers the last 20 m images left idle (EncoderPool.fill)
-        early = {f.name for f in writer.layout.root.rglob("*_60m.jp2")}
         deferred = len(writer._deferred_60)
         assert deferred > 0, "the 60 m images were not deferred"
         if next_run == "error":  # the encodings left running end before the folder is removed
@@ -361,6 +359,10 @@ def test_deferred_60m_images_are_written_by_the_next_run_or_the_metadata(product
                     raise RuntimeError("later failure")
             assert list(tmp_path.iterdir()) == []
             return
+        # some may have been started on the workers the last 20 m images left idle (EncoderPool.fill); the
+        # last of them may still run (write_resolution does not wait for it)
+        writer._deferred_60.wait_started()
+        early = {f.name for f in writer.layout.root.rglob("*_60m.jp2")}
         if next_run == "strips_10m":
             dn = writer.encode_boa(product["r10"].boa["B02"])
             with writer.strip_images(10, ["B02"]) as strips:
