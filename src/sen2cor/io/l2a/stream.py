@@ -358,10 +358,9 @@ class StripImages:
             self.finish(key)
         self._all_slots()
         try:
-            errors = [f.exception() for f in self._jobs]
+            first = _first_failure(self._jobs)
         finally:
             self._pool.shutdown(wait=True)
-        first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
         return [f.result() for f in self._jobs]
@@ -375,6 +374,12 @@ class StripImages:
         self._pool.shutdown(wait=True)
         for img in self._images.values():
             img.discard()  # a no-op for the images already encoded
+
+
+def _first_failure(futures: list[Future[Path]]) -> BaseException | None:
+    """Wait for every future; the first one's exception in list order, or None when all succeeded."""
+    errors = [f.exception() for f in futures]
+    return next((e for e in errors if e is not None), None)
 
 
 class EncoderPool:
@@ -477,10 +482,9 @@ class EncoderPool:
         if self.pool is None:
             return
         try:
-            errors = [f.exception() for f in self.futures]
+            first = _first_failure(self.futures)
         finally:  # fillers still running end on their own (EncodeJobs.wait_started)
             self.pool.shutdown(wait=all(f.done() for f in self._fillers))
-        first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
 
@@ -521,7 +525,7 @@ class EncodeJobs:
     def wait_started(self) -> None:
         """Wait for the jobs started elsewhere (:meth:`started`); re-raises the first failure."""
         started, self._started = self._started, []
-        first = next((e for e in [f.exception() for f in started] if e is not None), None)
+        first = _first_failure(started)
         if first is not None:
             raise first
 
